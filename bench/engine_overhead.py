@@ -1,0 +1,110 @@
+"""How much the shared engine costs over a bare PyTorch loop, per training step.
+
+Both loops run the translator's own generate / discriminator_loss / generator_loss with
+Adam on the same batches, one after the other in one process, so the ratio isolates
+what the engine adds: EMA, clipping norms, the non-finite guard, D freezing, schedules.
+
+    python bench/engine_overhead.py [--translator digits] [--steps 200] [--preset starter]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import tempfile
+import time
+
+import torch
+
+from translate.data.sources import open_source
+from translate.engine.trainer import Trainer
+from translate.plugins import load_plugins
+from translate.translator import Networks
+
+
+def bare_loop(trainer: Trainer, batches, steps: int) -> list[float]:
+    """The textbook GAN step with the same networks and losses, no engine around it."""
+    translator = trainer.translator
+    nets = Networks(trainer.raw)
+    optimizers = {name: torch.optim.Adam(net.parameters(), lr=1e-4, betas=(0.5, 0.999))
+                  for name, net in trainer.raw.items()}
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        batch = next(batches)
+        generated = translator.generate(nets, batch)
+        detached = {k: v.detach() for k, v in generated.items()}
+        d_loss = sum(translator.discriminator_loss(nets, batch, detached).values())
+        for name in trainer.discriminator_names:
+            optimizers[name].zero_grad()
+        d_loss.backward()
+        for name in trainer.discriminator_names:
+            optimizers[name].step()
+        g_loss = sum(translator.generator_loss(nets, batch, generated).values())
+        for name in trainer.generator_names:
+            optimizers[name].zero_grad()
+        g_loss.backward()
+        for name in trainer.generator_names:
+            optimizers[name].step()
+        _sync()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def engine_loop(trainer: Trainer, batches, steps: int) -> list[float]:
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        trainer._train_step(batches)
+        trainer.step += 1
+        _sync()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--translator", default="digits")
+    parser.add_argument("--preset", default="starter")
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+
+    cls = load_plugins().translator(args.translator)
+    config = cls.make_config(args.preset, {"steps": str(args.steps * 4)})
+    source = open_source(cls.datasets[0])
+    with tempfile.TemporaryDirectory() as out:
+        trainer = Trainer(cls, config, train_source=source.split("train"),
+                          heldout_source=source.split("heldout"), out_dir=out,
+                          device=args.device, progress=False, command="bench")
+        batches = trainer._batches()
+        warmup = max(5, args.steps // 10)
+        engine_loop(trainer, batches, warmup)
+        bare_loop(trainer, batches, warmup)
+        # Interleave halves so drift in machine load hits both loops alike.
+        engine, bare = [], []
+        for _ in range(2):
+            engine += engine_loop(trainer, batches, args.steps // 2)
+            bare += bare_loop(trainer, batches, args.steps // 2)
+
+    engine_s, bare_s = statistics.median(engine), statistics.median(bare)
+    device = trainer.accelerator.device
+    print(f"{cls.name} ({args.preset}, batch {config.batch_size}, {device}, "
+          f"precision {trainer.precision}), median of {args.steps} steps each:")
+    print(f"  bare PyTorch loop : {bare_s * 1000:8.2f} ms/step")
+    print(f"  gan-translate     : {engine_s * 1000:8.2f} ms/step")
+    print(f"  engine / bare     : {engine_s / bare_s:8.3f}x")
+    if device.type == "cuda":
+        print(f"  peak CUDA memory  : {torch.cuda.max_memory_allocated() / 2**20:8.1f} MiB")
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  peak RSS          : {peak_rss:8.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The gan-translate web demo."""

@@ -1,0 +1,234 @@
+"""The web demo: one tab per installed translator, built from what it declares.
+
+No tab is written by hand. Each translator's `inputs` become widgets and its
+`output` an image, so a newly installed plugin shows up with no demo code. Uploads
+go through the project's image policy (pixel cap before decoding, 16-bit scaling,
+EXIF), and any failure becomes a short message while the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import inspect
+import os
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+import gradio as gr
+import numpy as np
+import torch
+from PIL import Image
+
+from translate.data.images import open_image
+from translate.data.pipeline import to_tensor
+from translate.device import pick_device
+from translate.engine.samples import grid_image
+from translate.errors import TranslateError
+from translate.hub.resolve import load_translator, resolve_weights
+from translate.plugins import Registry, get_registry
+from translate.translator import Param, Translator
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # refused by the server before reaching a handler
+MAX_UPLOAD_PIXELS = 16_000_000  # checked from the header, before any decoding
+QUEUE_SIZE = 16  # waiting requests beyond this are told the queue is full
+DISPLAY_MIN_SIDE = 256  # tiny outputs (16x16 digits) are enlarged, pixel-exact, for viewing
+
+
+class ModelCache:
+    """Loads each translator's weights on first use and keeps them."""
+
+    def __init__(self, device: str = "auto") -> None:
+        self.device = pick_device(device)
+        self._models: dict[str, tuple[Translator, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, cls: type[Translator]) -> tuple[Translator, str]:
+        with self._lock:
+            if cls.name not in self._models:
+                translator, resolved = load_translator(cls, device=self.device)
+                self._models[cls.name] = translator, resolved.describe()
+            return self._models[cls.name]
+
+
+def _upload(payload: Any, what: str) -> str | bytes:
+    """The uploaded file, exactly as sent: a path in Gradio's cache, or a data URL's bytes.
+
+    Handlers run with preprocess=False, because Gradio's own preprocessing opens every
+    image with Pillow first (no pixel cap, 16-bit clipped, data URLs re-encoded as lossy
+    WebP). Gradio still checks, before this, that a path lies in its upload cache.
+    """
+    if isinstance(payload, dict):
+        url, path = payload.get("url") or "", payload.get("path")
+        if url.startswith("data:"):
+            header, _, body = url.partition(",")
+            if not header.endswith(";base64") or len(body) * 3 // 4 > MAX_UPLOAD_BYTES:
+                raise TranslateError(f"{what}: only base64 data URLs up to "
+                                     f"{MAX_UPLOAD_BYTES} bytes are accepted")
+            try:
+                return base64.b64decode(body, validate=True)
+            except binascii.Error:
+                raise TranslateError(f"{what}: the data URL is not valid base64") from None
+        if path:
+            return str(path)
+    raise TranslateError(f"{what}: no file was received")
+
+
+def build_demo(registry: Registry | None = None, *, device: str = "auto") -> gr.Blocks:
+    """The Blocks app for every translator in registry."""
+    registry = registry or get_registry()
+    models = ModelCache(device)
+    with gr.Blocks(title="gan-translate", analytics_enabled=False) as demo:
+        gr.Markdown("# gan-translate\nImage-to-image translation with GAN plugins: one tab "
+                    "per installed translator.")
+        if not registry.translators:
+            gr.Markdown("No translators are installed. `translate list` says why.")
+        with gr.Tabs():
+            for name in sorted(registry.translators):
+                with gr.Tab(name, id=name):
+                    _build_tab(registry.translators[name], models)
+    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
+    return demo
+
+
+def launch(demo: gr.Blocks, *, host: str = "127.0.0.1", port: int | None = None,
+           block: bool = True) -> None:
+    """Serve the demo with the upload cap; `block=False` returns at once (tests)."""
+    demo.launch(server_name=host, server_port=port, max_file_size=MAX_UPLOAD_BYTES,
+                prevent_thread_lock=not block, quiet=not block, show_error=True)
+
+
+def _build_tab(cls: type[Translator], models: ModelCache) -> None:
+    try:
+        weights = resolve_weights(cls).describe()
+    except TranslateError as error:
+        weights = str(error)
+    gr.Markdown(f"**{cls.task.value}**: {cls.description}  \nWeights: {weights}")
+    with gr.Row():
+        with gr.Column():
+            widgets = _widgets(cls)
+            run = gr.Button("Run", variant="primary", elem_id=f"{cls.name}-run")
+        with gr.Column():
+            output = gr.Image(label="result", type="pil", format="png", interactive=False,
+                              elem_id=f"{cls.name}-output")
+    run.click(_handler(cls, models, list(widgets)), inputs=list(widgets.values()),
+              outputs=output, api_name=cls.name, preprocess=False)
+
+
+def _widgets(cls: type[Translator]) -> dict[str, gr.components.Component]:
+    """One widget per declared input; an image with a mask is one editor to paint on."""
+    has_mask = any(p.kind == "mask" for p in cls.inputs)
+    widgets: dict[str, gr.components.Component] = {}
+    for param in cls.inputs:
+        if param.kind == "image" and has_mask:
+            continue  # the mask editor's background is the image
+        widgets[param.name] = _widget(cls.name, param)
+    return widgets
+
+
+def _widget(translator: str, param: Param) -> gr.components.Component:
+    label, elem_id = param.name.replace("_", " "), f"{translator}-{param.name}"
+    common: dict[str, Any] = {"label": label, "info": param.help, "elem_id": elem_id}
+    if param.kind == "image":
+        common.pop("info")
+        # The upload reaches the handler undecoded, so our own policy (pixel cap first,
+        # 16-bit scaling, EXIF, one-line errors) is the only one applied.
+        return gr.Image(type="filepath", image_mode=None, sources=["upload", "clipboard"],
+                        **common)
+    if param.kind == "mask":
+        common.pop("info")
+        return gr.ImageEditor(type="filepath", image_mode="RGBA", sources=["upload"],
+                              brush=gr.Brush(colors=["#ffffff"], color_mode="fixed"),
+                              eraser=gr.Eraser(), **common)
+    if param.kind == "choice":
+        return gr.Dropdown(choices=list(param.choices), value=param.default, **common)
+    if param.kind == "bool":
+        return gr.Checkbox(value=bool(param.default), **common)
+    if param.kind == "float" and param.low is not None and param.high is not None:
+        return gr.Slider(param.low, param.high, value=param.default, **common)
+    if param.kind in ("int", "seed") and param.low is not None and param.high is not None \
+            and param.high - param.low <= 256:
+        return gr.Slider(param.low, param.high, value=param.default, step=1, **common)
+    return gr.Number(value=param.default, precision=0 if param.kind in ("int", "seed") else None,
+                     minimum=param.low, maximum=param.high, **common)
+
+
+def _handler(cls: type[Translator], models: ModelCache,
+             names: list[str]) -> Callable[..., Image.Image]:
+    def run(*values: Any) -> Image.Image:
+        try:
+            params = _to_params(cls, dict(zip(names, values, strict=True)))
+            translator, _ = models.get(cls)
+            with torch.no_grad():
+                images = translator.infer(**params)
+            return _for_display(images)
+        except TranslateError as error:
+            raise gr.Error(str(error), print_exception=False) from None
+        except Exception as error:
+            traceback.print_exc()
+            raise gr.Error(f"{cls.name} failed: {type(error).__name__}: {error}",
+                           print_exception=False) from None
+
+    run.__name__ = f"run_{cls.name}"
+    # Gradio names API parameters after the signature: give clients `label=`, `seed=`, ...
+    run.__signature__ = inspect.Signature(
+        [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in names])
+    return run
+
+
+def _to_params(cls: type[Translator], values: dict[str, Any]) -> dict[str, Any]:
+    """Widget values -> infer keyword arguments, images decoded by the project's policy."""
+    params: dict[str, Any] = {}
+    for param in cls.inputs:
+        if param.name not in values:
+            continue  # an image painted over in the mask editor; filled in below
+        value = values[param.name]
+        if param.kind == "image":
+            if not value:
+                raise TranslateError(f"upload an image for {param.name!r}")
+            value = open_image(_upload(value, "upload"), mode=cls.image_mode,
+                               max_pixels=MAX_UPLOAD_PIXELS, name="upload")
+        elif param.kind == "mask":
+            image, value = _image_and_mask(value, cls.image_mode)
+            for other in cls.inputs:
+                if other.kind == "image":
+                    params[other.name] = image
+        elif param.kind in ("int", "seed"):
+            value = int(value if value is not None else param.default)
+        elif param.kind == "float":
+            value = float(value if value is not None else param.default)
+        params[param.name] = value
+    return params
+
+
+def _image_and_mask(editor: dict[str, Any] | None, mode: str) -> tuple[Image.Image, Image.Image]:
+    """The editor's background image, and a mask that is white wherever anything was painted."""
+    if not editor or not editor.get("background"):
+        raise TranslateError("upload an image, then paint over the region to fill")
+    image = open_image(_upload(editor["background"], "upload"), mode=mode,
+                       max_pixels=MAX_UPLOAD_PIXELS, name="upload")
+    mask = Image.new("L", image.size, 0)
+    for layer in editor.get("layers") or []:
+        painted = open_image(_upload(layer, "mask layer"), mode="RGBA",
+                             max_pixels=MAX_UPLOAD_PIXELS, name="mask layer")
+        if painted.size != image.size:
+            painted = painted.resize(image.size, Image.NEAREST)
+        mask.paste(255, mask=painted.getchannel("A").point(lambda a: 255 if a else 0))
+    return image, mask
+
+
+def _for_display(images: list[Image.Image]) -> Image.Image:
+    """One picture: the image itself, or a grid of several; tiny ones enlarged pixel-exactly."""
+    if len(images) == 1:
+        picture = images[0]
+        scale = max(1, -(-DISPLAY_MIN_SIDE // min(picture.size)))
+        return picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST) \
+            if scale > 1 else picture
+    mode = "RGB" if any(i.mode != "L" for i in images) else "L"
+    tensors = torch.stack([to_tensor(np.asarray(image.convert(mode))) for image in images])
+    return grid_image(tensors, columns=min(len(images), 8))

@@ -1,0 +1,214 @@
+"""The `translate` command line: help, list, train, infer, eval, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torch import nn
+
+from translate import Param, Task, TrainConfig, Translator
+from translate.cli import main
+from translate.engine.samples import tensor_to_pil
+from translate.plugins import load_plugins
+
+
+def run(args: list[str], capsys, registry=None) -> tuple[int, str, str]:
+    code = main(args, registry=registry)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ---- a translator that takes an image, to drive the image-input paths ----------------------
+
+
+@dataclass(kw_only=True)
+class InvertConfig(TrainConfig):
+    image_size: int = 8  # pixels per side while training
+
+
+class Invert(Translator):
+    """Negates an image with a 1x1 convolution; exists to test image inputs."""
+
+    name = "invert"
+    task = Task.PAIRED
+    description = "Inverts an image."
+    Config = InvertConfig
+    presets = {"starter": {}, "full": {}}
+    datasets = ("digits",)
+    hub_repo = "test/invert"
+    image_mode = "L"
+    output = "image"
+    inputs = (Param(name="image", kind="image", help="picture to invert"),
+              Param(name="strength", kind="float", default=1.0, low=0, high=1, help="how much"))
+
+    def build_generators(self):
+        conv = nn.Conv2d(1, 1, 1)
+        with torch.no_grad():
+            conv.weight.fill_(-1.0)
+            conv.bias.zero_()
+        return {"G": conv}
+
+    def build_discriminators(self):
+        return {}
+
+    def generate(self, nets, batch):
+        return {"image": nets.G(batch["image"])}
+
+    def discriminator_loss(self, nets, batch, generated):
+        return {}
+
+    def generator_loss(self, nets, batch, generated):
+        return {"l1": (generated["image"] + batch["image"]).abs().mean()}
+
+    def sample_inputs(self, heldout, count):
+        return {"image": heldout["image"][:count]}
+
+    def sample(self, generators, inputs):
+        return generators.G(inputs["image"])
+
+    def infer(self, *, image, strength=1.0):
+        x = torch.from_numpy(np.asarray(image, dtype=np.float32) / 127.5 - 1)[None, None]
+        y = self.generators.G(x) * strength + x * (1 - strength)
+        return tensor_to_pil(y)
+
+    def evaluate(self, heldout, train):
+        return {}
+
+
+@pytest.fixture
+def registry(tmp_path, monkeypatch):
+    registry = load_plugins()
+    folder = Invert(Invert.make_config()).save_pretrained(tmp_path / "invert-weights")
+    monkeypatch.setattr(Invert, "starter_weights", folder)
+    registry.translators["invert"] = Invert
+    registry.owner["translator:invert"] = "tests"
+    return registry
+
+
+# ---- help -------------------------------------------------------------------------------
+
+
+def test_top_level_help_lists_every_command(capsys):
+    code, out, _ = run(["--help"], capsys)
+    assert code == 0
+    for command in ("list", "train", "infer", "eval", "push", "pull", "import", "demo"):
+        assert f"  {command} " in out
+
+
+def test_train_help_documents_every_config_key_and_preset(capsys):
+    code, out, _ = run(["train", "digits", "--help"], capsys)
+    assert code == 0
+    assert "steps (int) = 2000: optimisation steps" in out
+    assert "width (int) = 32: channels at full resolution" in out
+    assert "preset starter:" in out and "preset full:" in out
+    assert "--resume" in out and "--data SRC" in out
+
+
+def test_infer_help_shows_the_translators_own_options(capsys):
+    code, out, _ = run(["infer", "digits", "--help"], capsys)
+    assert code == 0
+    assert "--label [all|0|1|2|3|4|5|6|7|8|9]" in out
+    assert "--count" in out and "--seed" in out and "--weights" in out
+
+
+def test_unknown_translator_is_a_usage_error(capsys):
+    code, _, err = run(["infer", "nope"], capsys)
+    assert code == 2 and "no translator 'nope' here (available: digits" in err
+
+
+# ---- list, infer, eval ------------------------------------------------------------------
+
+
+def test_list_shows_translators_tasks_plugins_and_weights(capsys, registry):
+    code, out, _ = run(["list"], capsys, registry)
+    assert code == 0
+    assert "digits       class-conditional generation  [plugin digits]" in out
+    assert "weights: bundled starter (" in out.split("invert")[1]
+    assert "folder       folder:PATH" in out
+
+
+def test_infer_writes_count_pngs_and_the_seed_decides(tmp_path, capsys):
+    code, _, err = run(["infer", "digits", "--label", "7", "--count", "16", "--seed", "0",
+                        "--out", str(tmp_path / "a")], capsys)
+    assert code == 0, err
+    assert "weights: " in err
+    files = sorted((tmp_path / "a").glob("*.png"))
+    assert len(files) == 16 and files[0].name == "digits-000.png"
+    run(["infer", "digits", "--label", "7", "--count", "16", "--seed", "0",
+         "--out", str(tmp_path / "b")], capsys)
+    run(["infer", "digits", "--label", "7", "--count", "16", "--seed", "1",
+         "--out", str(tmp_path / "c")], capsys)
+    same = [(tmp_path / "b" / f.name).read_bytes() == f.read_bytes() for f in files]
+    other = [(tmp_path / "c" / f.name).read_bytes() == f.read_bytes() for f in files]
+    assert all(same) and not any(other)
+
+
+def test_infer_on_images_names_outputs_after_inputs(tmp_path, capsys, registry):
+    picture = np.tile(np.arange(64, dtype=np.uint8) * 4, (32, 1))
+    Image.fromarray(picture).save(tmp_path / "ramp.png")
+    code, _, err = run(["infer", "invert", str(tmp_path / "ramp.png"), "--out",
+                        str(tmp_path / "out")], capsys, registry)
+    assert code == 0, err
+    assert "weights: bundled starter" in err
+    result = np.asarray(Image.open(tmp_path / "out" / "ramp.png"))
+    assert np.abs(result.astype(int) - (255 - picture.astype(int))).max() <= 1
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (b"", "empty file"),
+    (b"not an image at all", "not an image format Pillow can read"),
+    ("truncated", "truncated or corrupt image data"),
+])
+def test_bad_images_give_one_line_errors(tmp_path, capsys, registry, content, problem):
+    bad = tmp_path / "bad.png"
+    if content == "truncated":
+        Image.new("L", (64, 64), 128).save(bad)
+        bad.write_bytes(bad.read_bytes()[:60])
+    else:
+        bad.write_bytes(content)
+    code, _, err = run(["infer", "invert", str(bad), "--out", str(tmp_path / "out")], capsys,
+                       registry)
+    assert code == 1
+    assert err.splitlines()[-1].startswith("error: ") and problem in err
+    assert err.count("\n") == 2  # "weights: ..." then the one-line error
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_huge_images_are_refused_before_decoding(tmp_path, capsys, registry, monkeypatch):
+    monkeypatch.setenv("TRANSLATE_MAX_PIXELS", "1000")
+    Image.new("L", (40, 40)).save(tmp_path / "big.png")
+    code, _, err = run(["infer", "invert", str(tmp_path / "big.png")], capsys, registry)
+    assert code == 1 and "1600 pixels is over the limit of 1000 pixels" in err
+
+
+def test_eval_prints_json_metrics(capsys):
+    code, out, err = run(["eval", "digits"], capsys)
+    assert code == 0, err
+    metrics = json.loads(out)
+    assert {"class_accuracy", "class_accuracy_untrained_baseline",
+            "diversity_ratio_mean"} <= set(metrics)
+
+
+def test_bad_config_is_one_line(capsys, tmp_path):
+    code, _, err = run(["train", "digits", "--set", "widht=3", "--out", str(tmp_path)], capsys)
+    assert code == 1
+    assert err == "error: unknown config key 'widht' (did you mean 'width'?)\n"
+
+
+def test_pull_offline_without_cache_is_one_line(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    code, _, err = run(["pull", "nobody/nothing"], capsys)
+    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_console_script_is_installed_and_runs():
+    result = subprocess.run([sys.executable, "-m", "translate", "--version"],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0 and "translate, version 0.1.0" in result.stdout

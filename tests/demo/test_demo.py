@@ -1,0 +1,548 @@
+"""The web demo end to end: one real server, driven over HTTP with gradio_client.
+
+One server is started for the whole file (start-up is the slow part). It serves the installed
+plugins (digits) plus three test-only translators added to the registry, so the demo is
+exercised through every widget kind that involves an upload:
+
+* `invert`: one image in, one image out; a 1x1-conv generator set to minus identity, so the
+  output is exactly 255 - input and every pixel of the upload path can be checked.
+* `fill`: an image and a mask (one ImageEditor); paints the masked region white.
+* `unweighted`: like invert, but no weights can be found, so every call fails.
+
+Nothing leaves 127.0.0.1: TRANSLATE_HOME is a temporary folder, HF_HUB_OFFLINE=1 and Gradio's
+analytics are off. Weights are written with `save_pretrained` (training is too slow for a test).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import socket
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pluggy
+import pytest
+import torch
+import torch.nn.functional as F
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+from torch import nn
+
+from translate import Batch, Losses, Networks, Param, Task, TrainConfig, Translator
+from translate.data.pipeline import to_tensor
+from translate.engine.samples import grid_image, tensor_to_pil
+from translate.losses import discriminator_loss, generator_loss
+from translate.metrics import stack
+from translate.plugins import ENTRY_POINT_GROUP, Registry, load_plugins
+from translate_demo import app
+from translate_digits.translator import DigitsTranslator
+
+# Gradio's queue calls a deprecated pandas option on every event; not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+}
+
+
+# ---- test-only translators ---------------------------------------------------------------
+
+
+@dataclass(kw_only=True)
+class TinyConfig(TrainConfig):
+    channels: int = 3  # image channels the 1x1 generator maps
+
+
+class _Tiny(Translator):
+    """A translator whose generator is a 1x1 convolution learning to map x to -x (inversion).
+
+    Every abstract method is implemented for real (a tiny paired GAN with an L1 term), so the
+    class passes `validate()` and behaves like a plugin's translator, only much smaller.
+    """
+
+    task = Task.PAIRED
+    Config = TinyConfig
+    presets = {"starter": {"steps": 10}, "full": {"steps": 100}}
+    datasets = ("folder",)
+    image_mode = "RGB"
+    output = "image"
+
+    config: TinyConfig
+
+    def build_generators(self) -> dict[str, nn.Module]:
+        g = nn.Conv2d(self.config.channels, self.config.channels, 1)
+        with torch.no_grad():  # start exactly at the answer: minus identity, no bias
+            g.weight.copy_(-torch.eye(self.config.channels)[:, :, None, None])
+            g.bias.zero_()
+        return {"G": g}
+
+    def build_discriminators(self) -> dict[str, nn.Module]:
+        return {"D": nn.Sequential(nn.Conv2d(self.config.channels, 8, 3, padding=1),
+                                   nn.LeakyReLU(0.2), nn.Conv2d(8, 1, 1))}
+
+    def generate(self, nets: Networks, batch: Batch) -> Batch:
+        return {"image": nets.G(batch["image"])}
+
+    def discriminator_loss(self, nets: Networks, batch: Batch, generated: Batch) -> Losses:
+        real, fake = discriminator_loss("hinge", nets.D(-batch["image"]),
+                                        nets.D(generated["image"]))
+        return {"real": real, "fake": fake}
+
+    def generator_loss(self, nets: Networks, batch: Batch, generated: Batch) -> Losses:
+        return {"adversarial": generator_loss("hinge", nets.D(generated["image"])),
+                "l1": F.l1_loss(generated["image"], -batch["image"])}
+
+    def sample_inputs(self, heldout: Batch, count: int) -> Batch:
+        return {"image": heldout["image"][:count]}
+
+    def sample(self, generators: Networks, inputs: Batch) -> torch.Tensor:
+        return generators.G(inputs["image"]).clamp(-1, 1)
+
+    @torch.no_grad()
+    def evaluate(self, heldout: Any, train: Any) -> dict[str, float]:
+        images, _ = stack(self.make_dataset(heldout, train=False))
+        inverted = self.generators.G(images.to(self.device)).cpu()
+        return {"l1": float((inverted - -images).abs().mean()),
+                "l1_identity_baseline": float((images - -images).abs().mean())}
+
+    @torch.no_grad()
+    def run_generator(self, image: Image.Image) -> Image.Image:
+        x = to_tensor(np.asarray(image))[None].to(self.device)
+        return tensor_to_pil(self.generators.G(x))[0]
+
+
+class InvertTranslator(_Tiny):
+    name = "invert"
+    description = "Inverts the colours of an image (test-only)."
+    hub_repo = "test-only/invert"
+    inputs = (Param(name="image", kind="image", help="Picture to invert."),)
+
+    def infer(self, *, image: Image.Image) -> list[Image.Image]:
+        return [self.run_generator(image)]
+
+
+class FillTranslator(_Tiny):
+    name = "fill"
+    task = Task.INPAINTING
+    description = "Paints the masked region white (test-only)."
+    hub_repo = "test-only/fill"
+    inputs = (Param(name="image", kind="image", help="Picture to fill."),
+              Param(name="mask", kind="mask", help="White where to fill."))
+
+    def build_generators(self) -> dict[str, nn.Module]:
+        g = nn.Conv2d(self.config.channels, self.config.channels, 1)
+        with torch.no_grad():  # identity: the unmasked pixels come back as they went in
+            g.weight.copy_(torch.eye(self.config.channels)[:, :, None, None])
+            g.bias.zero_()
+        return {"G": g}
+
+    def infer(self, *, image: Image.Image, mask: Image.Image) -> list[Image.Image]:
+        kept = self.run_generator(image)
+        return [Image.composite(Image.new("RGB", kept.size, "white"), kept, mask)]
+
+
+class UnweightedTranslator(InvertTranslator):
+    name = "unweighted"
+    description = "Has no weights anywhere (test-only)."
+    hub_repo = "test-only/unweighted"
+    starter_weights = None
+
+
+# ---- the server ----------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    url: str
+    demo: Any
+    registry: Registry
+    weights: dict[str, Path]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(demo: Any) -> str:
+    """Launch demo on a free local port with the demo's own launch(); return its URL."""
+    port = free_port()
+    app.launch(demo, host="127.0.0.1", port=port, block=False)
+    return f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture(scope="module")
+def server(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    weights_dir = tmp_path_factory.mktemp("weights")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRANSLATE_HOME", str(tmp_path_factory.mktemp("home")))
+        for name, value in OFFLINE_ENV.items():
+            mp.setenv(name, value)
+        torch.manual_seed(0)  # untrained digits weights, but always the same ones
+        weights = {}
+        for cls in (DigitsTranslator, InvertTranslator, FillTranslator):
+            weights[cls.name] = cls(cls.make_config("starter")).save_pretrained(
+                weights_dir / cls.name)
+            # resolve.py step 3: the bundled starter folder (the committed one may not exist)
+            mp.setattr(cls, "starter_weights", weights[cls.name])
+        registry = load_plugins()
+        assert "digits" in registry.translators, registry.problems
+        for cls in (InvertTranslator, FillTranslator, UnweightedTranslator):
+            cls.validate()
+            registry.translators[cls.name] = cls
+        demo = app.build_demo(registry, device="cpu")
+        request.addfinalizer(demo.close)
+        yield Server(serve(demo), demo, registry, weights)
+
+
+@pytest.fixture(scope="module")
+def client(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Client:
+    return Client(server.url, download_files=str(tmp_path_factory.mktemp("downloads")),
+                  verbose=False)
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path / "translate-home"))
+    for name, value in OFFLINE_ENV.items():
+        monkeypatch.setenv(name, value)
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def write(folder: Path, name: str, data: bytes) -> str:
+    path = folder / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares width x height 1-bit pixels and holds none: a few dozen bytes."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b""))
+            + chunk(b"IEND", b""))
+
+
+def random_rgb(height: int, width: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def result(path: str) -> tuple[bytes, np.ndarray, str]:
+    """The downloaded output: its bytes (checked to be a PNG), pixels and mode."""
+    data = Path(path).read_bytes()
+    assert data.startswith(PNG_SIGNATURE), f"{path} is not a PNG"
+    with Image.open(io.BytesIO(data)) as image:
+        return data, np.asarray(image), image.mode
+
+
+def invert(client: Client, path: str) -> np.ndarray:
+    _, pixels, mode = result(client.predict(handle_file(path), api_name="/invert"))
+    assert mode == "RGB"
+    return pixels
+
+
+def app_error(client: Client, *args: Any, api_name: str) -> str:
+    """The one-line message a failing call shows the user."""
+    with pytest.raises(AppError) as caught:
+        client.predict(*args, api_name=api_name)
+    message = str(caught.value)
+    assert message, "empty error message"
+    assert "\n" not in message, f"not one line: {message!r}"
+    assert "Traceback" not in message
+    return message
+
+
+def assert_still_serving(client: Client) -> None:
+    _, pixels, _ = result(client.predict(label="3", count=1, seed=0, api_name="/digits"))
+    assert pixels.shape[:2] == (256, 256)  # one 16x16 digit, enlarged 16x for display
+
+
+# ---- 2. digits through the API -----------------------------------------------------------
+
+
+def test_digits_grid_matches_the_translator(server: Server, client: Client) -> None:
+    _, pixels, mode = result(
+        client.predict(label="7", count=16, seed=3, api_name="/digits"))
+    assert mode in ("RGB", "L")
+
+    # The same 16 digits drawn here, tiled as 2 rows of 8 and enlarged 3x: (8*18+2)*3 wide.
+    local = DigitsTranslator.from_pretrained(server.weights["digits"])
+    images = local.infer(label="7", count=16, seed=3)
+    assert len(images) == 16
+    expected = grid_image(torch.stack([to_tensor(np.asarray(i)) for i in images]), columns=8)
+    assert expected.size == (438, 114)
+    assert pixels.shape[:2] == (114, 438)
+    got = np.asarray(Image.fromarray(pixels).convert("RGB"))
+    np.testing.assert_array_equal(got, np.asarray(expected.convert("RGB")))
+
+
+def test_digits_same_seed_same_bytes_other_seed_other_image(client: Client) -> None:
+    first, pixels, _ = result(client.predict(label="7", count=16, seed=3, api_name="/digits"))
+    again, _, _ = result(client.predict(label="7", count=16, seed=3, api_name="/digits"))
+    assert first == again
+    _, other, _ = result(client.predict(label="7", count=16, seed=4, api_name="/digits"))
+    assert other.shape == pixels.shape
+    assert not np.array_equal(other, pixels)
+
+
+def test_api_has_one_endpoint_per_translator_named_after_its_params(
+        server: Server, client: Client) -> None:
+    api = client.view_api(return_format="dict", print_info=False)
+    endpoints = api["named_endpoints"]
+    assert set(endpoints) == {f"/{name}" for name in server.registry.translators}
+    assert {"/digits", "/invert"} <= set(endpoints)
+
+    def names(endpoint: str) -> list[str]:
+        return [p["parameter_name"] for p in endpoints[endpoint]["parameters"]]
+
+    assert names("/digits") == ["label", "count", "seed"]
+    assert names("/invert") == ["image"]
+    assert names("/fill") == ["mask"]  # the image is the mask editor's background
+    label = endpoints["/digits"]["parameters"][0]
+    assert all(f"'{d}'" in label["python_type"]["type"] for d in ("all", "0", "9"))
+
+
+# ---- 3. the upload path ----------------------------------------------------------------------
+
+
+def test_rgb_upload_is_inverted_exactly(client: Client, tmp_path: Path) -> None:
+    pixels = random_rgb(256, 320)  # shortest side 256: shown 1:1, not enlarged
+    out = invert(client, write(tmp_path, "photo.png", png(Image.fromarray(pixels))))
+    np.testing.assert_array_equal(out, 255 - pixels)
+
+
+def test_16_bit_upload_is_scaled_not_clipped(client: Client, tmp_path: Path) -> None:
+    wide = np.linspace(0, 65535, 256 * 300).round().astype(np.uint16).reshape(256, 300)
+    source = Image.fromarray(wide)
+    assert source.mode == "I;16"
+    out = invert(client, write(tmp_path, "deep.png", png(source)))
+    grey = ((wide.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    np.testing.assert_array_equal(out, np.repeat(255 - grey[..., None], 3, axis=2))
+    assert out.min() == 0 and out.max() == 255  # the whole range survives, nothing clipped
+
+
+def test_rgba_upload_is_composited_on_white(client: Client, tmp_path: Path) -> None:
+    colour = random_rgb(256, 300, seed=1)
+    alpha = np.zeros((256, 300), np.uint8)
+    alpha[:, 100:200], alpha[:, 200:] = 128, 255  # transparent | half | opaque
+    rgba = Image.fromarray(np.dstack([colour, alpha]), "RGBA")
+    out = invert(client, write(tmp_path, "cutout.png", png(rgba)))
+    over_white = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+    np.testing.assert_array_equal(out, 255 - np.asarray(over_white.convert("RGB")))
+    assert (out[:, :100] == 0).all()  # transparent was white, not black
+    np.testing.assert_array_equal(out[:, 200:], 255 - colour[:, 200:])
+
+
+def test_mask_editor_fills_the_painted_region(client: Client, tmp_path: Path) -> None:
+    pixels = random_rgb(256, 256, seed=2)
+    background = write(tmp_path, "background.png", png(Image.fromarray(pixels)))
+    stroke = np.zeros((256, 256, 4), np.uint8)
+    stroke[64:128, 32:96] = 255  # an opaque white brush stroke on a transparent layer
+    layer = write(tmp_path, "layer.png", png(Image.fromarray(stroke, "RGBA")))
+    editor = {"background": handle_file(background), "layers": [handle_file(layer)],
+              "composite": handle_file(background)}
+    _, out, _ = result(client.predict(editor, api_name="/fill"))
+    expected = pixels.copy()
+    expected[64:128, 32:96] = 255
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_mask_editor_scales_a_16_bit_background(client: Client, tmp_path: Path) -> None:
+    wide = np.linspace(0, 65535, 256 * 256).round().astype(np.uint16).reshape(256, 256)
+    background = write(tmp_path, "deep.png", png(Image.fromarray(wide)))
+    editor = {"background": handle_file(background), "layers": [],
+              "composite": handle_file(background)}
+    _, out, _ = result(client.predict(editor, api_name="/fill"))
+    grey = ((wide.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    np.testing.assert_array_equal(out, np.repeat(grey[..., None], 3, axis=2))
+
+
+def test_a_data_url_payload_gets_the_same_policy_as_a_file(client: Client) -> None:
+    pixels = random_rgb(256, 256, seed=4)
+    url = "data:image/png;base64," + base64.b64encode(png(Image.fromarray(pixels))).decode()
+    out = client.predict({"url": url, "meta": {"_type": "gradio.FileData"}}, api_name="/invert")
+    np.testing.assert_array_equal(result(out)[1], 255 - pixels)
+
+
+# ---- 4. failures: one short line, and the server keeps serving ---------------------------------
+
+
+def _good_png() -> bytes:
+    return png(Image.fromarray(random_rgb(256, 256, seed=3)))
+
+
+def test_truncated_png_is_named_in_one_line(client: Client, tmp_path: Path) -> None:
+    data = _good_png()
+    path = write(tmp_path, "cut.png", data[: len(data) // 2])
+    message = app_error(client, handle_file(path), api_name="/invert")
+    assert message.startswith("upload: truncated or corrupt image data"), message
+    assert_still_serving(client)
+
+
+def test_damaged_png_data_is_named_in_one_line(client: Client, tmp_path: Path) -> None:
+    data = bytearray(_good_png())
+    start = data.index(b"IDAT") + 8
+    data[start:start + 64] = bytes(64)  # zero the start of the compressed stream
+    message = app_error(client, handle_file(write(tmp_path, "damaged.png", bytes(data))),
+                        api_name="/invert")
+    assert message.startswith("upload: truncated or corrupt image data"), message
+    assert_still_serving(client)
+
+
+def test_not_an_image_is_named_in_one_line(client: Client, tmp_path: Path) -> None:
+    path = write(tmp_path, "notes.png", b"these are not the pixels you are looking for\n" * 8)
+    try:
+        message = app_error(client, handle_file(path), api_name="/invert")
+        assert message == "upload: not an image format Pillow can read", message
+    finally:
+        assert_still_serving(client)
+
+
+def test_too_many_pixels_is_refused_from_the_header(client: Client, tmp_path: Path) -> None:
+    black = png(Image.new("L", (5000, 5000)))
+    assert len(black) < 100_000  # tiny on disk, 25 megapixels once decoded
+    message = app_error(client, handle_file(write(tmp_path, "black.png", black)),
+                        api_name="/invert")
+    assert message.startswith("upload: 5000x5000 = 25000000 pixels is over the limit of "
+                              f"{app.MAX_UPLOAD_PIXELS} pixels"), message
+    assert_still_serving(client)
+
+
+def test_a_bomb_header_names_the_demo_pixel_limit(client: Client, tmp_path: Path) -> None:
+    bomb = write(tmp_path, "bomb.png", png_header_only(20000, 20000))  # 400 megapixels
+    try:
+        message = app_error(client, handle_file(bomb), api_name="/invert")
+        assert f"over the limit of {app.MAX_UPLOAD_PIXELS} pixels" in message, message
+    finally:
+        assert_still_serving(client)
+
+
+def test_a_bomb_in_the_mask_editor_names_the_demo_pixel_limit(client: Client,
+                                                               tmp_path: Path) -> None:
+    bomb = handle_file(write(tmp_path, "bomb.png", png_header_only(20000, 20000)))
+    try:
+        message = app_error(client, {"background": bomb, "layers": [], "composite": bomb},
+                            api_name="/fill")
+        assert f"over the limit of {app.MAX_UPLOAD_PIXELS} pixels" in message, message
+    finally:
+        assert_still_serving(client)
+
+
+def test_a_file_over_the_byte_cap_is_refused_at_upload(
+        server: Server, client: Client, tmp_path: Path) -> None:
+    assert server.demo.max_file_size == app.MAX_UPLOAD_BYTES
+    assert server.demo.config["max_file_size"] == app.MAX_UPLOAD_BYTES
+    good = _good_png()
+    big = write(tmp_path, "big.png", good + bytes(app.MAX_UPLOAD_BYTES + 1 - len(good)))
+    assert Path(big).stat().st_size == app.MAX_UPLOAD_BYTES + 1
+
+    upload = f"{server.url}gradio_api/upload"
+    with httpx.Client(trust_env=False, timeout=30) as http:
+        with open(big, "rb") as handle:
+            refused = http.post(upload, files={"files": ("big.png", handle, "image/png")})
+        assert refused.status_code == 413, refused.text
+        accepted = http.post(upload, files={"files": ("good.png", good, "image/png")})
+        assert accepted.status_code == 200, accepted.text
+
+    # gradio_client reads the cap from the app's config and refuses before sending.
+    with pytest.raises(ValueError, match="maximum file size"):
+        client.predict(handle_file(big), api_name="/invert")
+    assert_still_serving(client)
+
+
+def test_missing_weights_is_a_one_line_error(server: Server, client: Client,
+                                             tmp_path: Path) -> None:
+    path = write(tmp_path, "photo.png", _good_png())
+    message = app_error(client, handle_file(path), api_name="/unweighted")
+    assert message.startswith("no weights for unweighted: train some"), message
+    assert_still_serving(client)
+
+
+def test_missing_upload_is_a_one_line_error(client: Client) -> None:
+    message = app_error(client, None, api_name="/invert")
+    assert message == "upload an image for 'image'"
+    assert_still_serving(client)
+
+
+# ---- 5. queue and analytics ------------------------------------------------------------------
+
+
+def test_requests_queue_and_analytics_are_off(server: Server) -> None:
+    demo = server.demo
+    assert demo._queue.max_size == app.QUEUE_SIZE > 0
+    assert demo.config["enable_queue"] is True
+    assert demo.analytics_enabled is False
+    assert demo.config["analytics_enabled"] is False
+    assert demo.config["show_error"] is True  # handlers' gr.Error messages reach the user
+
+
+# ---- 6. nothing installed ----------------------------------------------------------------------
+
+
+def test_a_registry_without_translators_still_launches(request: pytest.FixtureRequest) -> None:
+    empty = Registry(pluggy.PluginManager(ENTRY_POINT_GROUP))
+    demo = app.build_demo(empty, device="cpu")
+    request.addfinalizer(demo.close)
+    notes = [c["props"]["value"] for c in demo.config["components"] if c["type"] == "markdown"]
+    assert any(note.startswith("No translators are installed") for note in notes), notes
+    assert not [c for c in demo.config["components"] if c["type"] == "tabitem"]
+
+    url = serve(demo)
+    with httpx.Client(trust_env=False, timeout=30) as http:
+        page = http.get(url)
+        assert page.status_code == 200
+        config = http.get(f"{url}config").json()
+    assert any("No translators are installed" in str(c["props"].get("value"))
+               for c in config["components"])
+    assert config["dependencies"] == []
+
+
+# ---- 7. tabs come from the declarations, not from per-plugin code -----------------------------
+
+
+def test_one_tab_per_translator_with_a_widget_per_param(server: Server) -> None:
+    components = server.demo.config["components"]
+    tabs = [c["props"] for c in components if c["type"] == "tabitem"]
+    assert sorted(t["label"] for t in tabs) == sorted(server.registry.translators)
+    assert sorted(t["id"] for t in tabs) == sorted(server.registry.translators)
+
+    by_id = {c["props"].get("elem_id"): c for c in components if c["props"].get("elem_id")}
+    expected_widgets = {"digits-label": "dropdown", "digits-count": "slider",
+                        "digits-seed": "number", "invert-image": "image",
+                        "fill-mask": "imageeditor", "unweighted-image": "image"}
+    for elem_id, kind in expected_widgets.items():
+        assert by_id[elem_id]["type"] == kind, elem_id
+    assert "fill-image" not in by_id  # the mask editor's background is the image
+    assert by_id["digits-label"]["props"]["choices"][0][0] == "all"
+    for name in server.registry.translators:
+        assert by_id[f"{name}-run"]["type"] == "button"
+        assert by_id[f"{name}-output"]["type"] == "image"
+
+    notes = [c["props"]["value"] for c in components if c["type"] == "markdown"]
+    assert any(f"Weights: bundled starter ({server.weights['digits']})" in n for n in notes)
+    assert any("Weights: no weights for unweighted" in n for n in notes)

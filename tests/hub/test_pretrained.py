@@ -1,0 +1,123 @@
+"""The Hub layout: round trip, strict loading, metadata and the model card."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import safetensors.torch
+import torch
+from huggingface_hub import ModelCard
+
+from translate.errors import WeightsError
+from translate.hub.pretrained import from_pretrained, read_meta
+from translate_digits.translator import DigitsTranslator
+
+
+def small_digits() -> DigitsTranslator:
+    torch.manual_seed(0)
+    return DigitsTranslator(DigitsTranslator.make_config("starter", {"width": "8"})).eval()
+
+
+@pytest.fixture
+def saved(tmp_path):
+    model = small_digits()
+    folder = model.save_pretrained(
+        tmp_path / "w", provenance={"command": "translate train digits --preset starter",
+                                    "data": "digits", "steps": 2000},
+        metrics={"class_accuracy": 0.97, "class_accuracy_untrained_baseline": 0.1})
+    return model, folder
+
+
+def test_layout_is_config_safetensors_and_card(saved):
+    _, folder = saved
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "README.md", "config.json", "model.safetensors"]
+    meta = read_meta(folder)
+    assert meta["format_version"] == 1 and meta["translator"] == "digits"
+    assert meta["config"]["width"] == 8
+    assert meta["task"] == "class-conditional generation"
+
+
+def test_round_trip_gives_identical_weights_and_output(saved):
+    model, folder = saved
+    loaded = DigitsTranslator.from_pretrained(folder)
+    for key, value in model.generators.state_dict().items():
+        assert torch.equal(value, loaded.generators.state_dict()[key])
+    labels = torch.arange(10)
+    assert torch.equal(model.draw(labels, seed=1), loaded.draw(labels, seed=1))
+    assert not loaded.training
+
+
+def test_weights_are_inference_only_safetensors(saved):
+    _, folder = saved
+    keys = safetensors.torch.load_file(str(folder / "model.safetensors")).keys()
+    assert all(key.startswith("G.") for key in keys), "discriminator or optimizer state leaked"
+
+
+def test_model_card_has_hub_metadata_and_the_command(saved):
+    _, folder = saved
+    card = ModelCard.load(folder / "README.md")
+    data = card.data.to_dict()
+    assert data["library_name"] == "gan-translate"
+    assert {"gan", "gan-translate", "gan-translate-digits"} <= set(data["tags"])
+    assert data["datasets"] == ["digits"]
+    assert data["pipeline_tag"] == "unconditional-image-generation"
+    results = data["model-index"][0]["results"]
+    assert {m["type"] for r in results for m in r["metrics"]} == {
+        "class_accuracy", "class_accuracy_untrained_baseline"}
+    assert "translate train digits --preset starter" in card.text
+
+
+@pytest.mark.parametrize(("mutate", "message"), [
+    (lambda s: s.pop("G.project.bias"), r"missing key 'G.project.bias'"),
+    (lambda s: s.update({"G.extra": torch.zeros(1)}), r"unexpected key 'G.extra'"),
+    (lambda s: s.update({"G.project.bias": torch.zeros(3)}),
+     r"'G.project.bias' has shape \(3,\), the model expects \(512,\)"),
+])
+def test_mismatched_weights_give_one_line_naming_the_first_bad_key(saved, mutate, message):
+    _, folder = saved
+    state = safetensors.torch.load_file(str(folder / "model.safetensors"))
+    mutate(state)
+    safetensors.torch.save_file(state, str(folder / "model.safetensors"))
+    with pytest.raises(WeightsError, match=message) as error:
+        from_pretrained(folder, expected=DigitsTranslator)
+    assert "\n" not in str(error.value)
+
+
+def test_weights_for_another_translator_are_refused(saved):
+    _, folder = saved
+    meta = json.loads((folder / "config.json").read_text())
+    meta["translator"] = "faces"
+    (folder / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(WeightsError, match="are for 'faces', not 'digits'"):
+        from_pretrained(folder, expected=DigitsTranslator)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("{not json", "not valid JSON"),
+    ('{"format_version": 1}', "needs format_version, translator and config"),
+    ('{"format_version": 9, "translator": "digits", "config": {}}', "upgrade gan-translate"),
+    ('{"format_version": 1, "translator": "digits", "config": {"widht": 8}}',
+     "unknown config key 'widht' \\(did you mean 'width'\\?\\)"),
+    ('{"format_version": 1, "translator": "digits", "config": {"width": "wide"}}',
+     "width"),
+])
+def test_bad_configs_are_one_line_errors(saved, content, message):
+    _, folder = saved
+    (folder / "config.json").write_text(content)
+    with pytest.raises(WeightsError, match=message) as error:
+        from_pretrained(folder, expected=DigitsTranslator)
+    assert "\n" not in str(error.value)
+
+
+def test_corrupt_safetensors_is_a_clear_error(saved):
+    _, folder = saved
+    (folder / "model.safetensors").write_bytes(b"\x00" * 20)
+    with pytest.raises(WeightsError, match="unreadable safetensors"):
+        from_pretrained(folder, expected=DigitsTranslator)
+
+
+def test_a_path_that_is_neither_folder_nor_repo_id(tmp_path):
+    with pytest.raises(WeightsError, match="neither a weights folder nor a Hub repo id"):
+        from_pretrained(tmp_path / "missing" / "weights", expected=DigitsTranslator)

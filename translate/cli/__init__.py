@@ -1,0 +1,343 @@
+"""The `translate` command line.
+
+Per-translator commands (`train NAME`, `infer NAME`, `eval NAME`, `import NAME`) are
+built from what each translator declares, so `translate infer NAME --help` shows
+that translator's own options and a new plugin needs no CLI code.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from translate import __version__
+from translate.cli.params import click_parameters, option_name, positional_image
+from translate.config import config_fields, describe_type, field_docs, field_type
+from translate.device import DEVICES, pick_device
+from translate.errors import TranslateError
+from translate.paths import translate_home
+from translate.plugins import Registry, call_each, get_registry, plugin_names
+from translate.translator import Translator
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class TranslatorGroup(click.Group):
+    """A group whose subcommands are the installed translators (or importers)."""
+
+    def __init__(self, *args: Any, build: Callable[[str], click.Command | None],
+                 names: Callable[[], list[str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._build, self._names = build, names
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return self._names()
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return self._build(name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if self._build(name) is None and not name.startswith("-"):
+            known = ", ".join(self._names()) or "none installed"
+            raise click.UsageError(f"no translator {name!r} here (available: {known})", ctx)
+        return super().resolve_command(ctx, args)
+
+
+def build_cli(registry: Registry) -> click.Group:
+    """The whole command tree for the plugins in registry."""
+
+    @click.group(context_settings=CONTEXT)
+    @click.version_option(__version__, prog_name="translate")
+    def cli() -> None:
+        """Image-to-image translation with GAN plugins.
+
+        Train a translator on your data (or a bundled set), run it on images, measure it
+        on held-out data, and share the weights on the Hugging Face Hub. `translate list`
+        shows what is installed.
+        """
+
+    translators = registry.translators
+
+    def names() -> list[str]:
+        return sorted(translators)
+
+    @cli.command("list", context_settings=CONTEXT)
+    def list_command() -> None:
+        """Show plugins, translators, data sources and where each translator's weights come from."""
+        from translate.hub.resolve import resolve_weights
+
+        for name in names():
+            cls = translators[name]
+            try:
+                weights = resolve_weights(cls).describe()
+            except TranslateError as error:
+                weights = str(error)
+            plugin = registry.owner[f"translator:{name}"]
+            click.echo(f"{name:<12} {cls.task.value}  [plugin {plugin}]")
+            click.echo(f"{'':<12} {cls.description}")
+            click.echo(f"{'':<12} weights: {weights}")
+        if not translators:
+            click.echo("no translators installed")
+        click.echo("\ndata sources (--data):")
+        for name, entry in sorted(registry.sources.items()):
+            click.echo(f"  {name:<12} {entry.help}")
+        if registry.importers:
+            click.echo("\ncheckpoint importers (translate import):")
+            for name, importer in sorted(registry.importers.items()):
+                click.echo(f"  {name:<12} {importer.description}")
+        click.echo(f"\nplugins: {', '.join(plugin_names(registry))}")
+
+    cli.add_command(TranslatorGroup(
+        "train", build=lambda n: _train_command(translators[n]) if n in translators else None,
+        names=names, help="Train a translator (see `translate train NAME --help`).",
+        context_settings=CONTEXT))
+    cli.add_command(TranslatorGroup(
+        "infer", build=lambda n: _infer_command(translators[n]) if n in translators else None,
+        names=names, help="Run a translator and write PNG files.", context_settings=CONTEXT))
+    cli.add_command(TranslatorGroup(
+        "eval", build=lambda n: _eval_command(translators[n]) if n in translators else None,
+        names=names, help="Measure a translator on held-out data; prints JSON.",
+        context_settings=CONTEXT))
+    cli.add_command(TranslatorGroup(
+        "import", build=lambda n: _import_command(registry, n) if n in registry.importers else None,
+        names=lambda: sorted(registry.importers),
+        help="Convert a reference implementation's checkpoint into a weights folder.",
+        context_settings=CONTEXT))
+    cli.add_command(push_command)
+    cli.add_command(pull_command)
+    for problem in call_each(registry, "register_commands", cli=cli):
+        registry.problems.append(problem)
+    return cli
+
+
+# ---- per-translator commands -----------------------------------------------------------------
+
+
+def _train_command(cls: type[Translator]) -> click.Command:
+    def run(data: str | None, preset: str, assignments: tuple[str, ...], out: str | None,
+            steps: int | None, resume: bool, device: str, quiet: bool) -> None:
+        from accelerate import PartialState
+
+        from translate.config import parse_assignments
+        from translate.data.sources import open_source
+        from translate.engine.trainer import train
+
+        overrides = parse_assignments(assignments)
+        if steps is not None:
+            overrides["steps"] = str(steps)
+        config = cls.make_config(preset, overrides)
+        source = open_source(data or cls.datasets[0])
+        out_dir = Path(out) if out else translate_home() / "runs" / cls.name
+        weights = train(cls, config, train_source=source.split("train"),
+                        heldout_source=source.split("heldout"), out_dir=out_dir, device=device,
+                        resume=resume, progress=not quiet,
+                        command=_command_line())
+        if PartialState().is_main_process:
+            click.echo(f"weights written to {weights}")
+
+    return click.Command(
+        cls.name, callback=run, context_settings=CONTEXT,
+        help=f"Train {cls.name}: {cls.description}",
+        epilog=_config_epilog(cls),
+        params=[
+            click.Option(["--data"], metavar="SRC",
+                         help=f"Training data: a folder or NAME[:ARG] (default: {cls.datasets[0]}; "
+                              f"accepts {', '.join(cls.datasets)}). See `translate list`."),
+            click.Option(["--preset"], type=click.Choice(list(cls.presets)), default="starter",
+                         show_default=True, help="Named group of config values."),
+            click.Option(["--set", "assignments"], multiple=True, metavar="KEY=VALUE",
+                         help="Override one config value (repeatable); keys are listed below."),
+            click.Option(["--out"], metavar="DIR",
+                         help="Run folder for checkpoints, samples, TensorBoard logs and the "
+                              "exported weights (default: $TRANSLATE_HOME/runs/NAME)."),
+            click.Option(["--steps"], type=click.IntRange(1), help="Shortcut for --set steps=N."),
+            click.Option(["--resume"], is_flag=True,
+                         help="Continue from the run folder's checkpoint."),
+            click.Option(["--device"], type=click.Choice(DEVICES), default="auto",
+                         show_default=True, help="auto picks CUDA when present."),
+            click.Option(["--quiet", "-q"], is_flag=True, help="No progress bar."),
+        ],
+    )
+
+
+def _config_epilog(cls: type[Translator]) -> str:
+    docs = field_docs(cls.Config)
+    defaults = cls.make_config("starter")
+    lines = ["\b", "Config keys (value under the starter preset) and presets:"]
+    for field in config_fields(cls.Config):
+        kind = describe_type(field_type(cls.Config, field.name))
+        value = getattr(defaults, field.name)
+        lines.append(f"  {field.name} ({kind}) = {value!r}: {docs.get(field.name, '')}")
+    for name, values in cls.presets.items():
+        summary = ", ".join(f"{k}={v}" for k, v in values.items()) or "(defaults)"
+        lines.append(f"  preset {name}: {summary}")
+    return "\n".join(lines)
+
+
+def _infer_command(cls: type[Translator]) -> click.Command:
+    positional = positional_image(cls)
+
+    def run(weights: str | None, revision: str | None, out: str, device: str,
+            **values: Any) -> None:
+        from translate.data.images import open_image, save_image
+        from translate.hub.resolve import load_translator
+
+        translator, resolved = load_translator(cls, weights, revision=revision,
+                                               device=pick_device(device))
+        click.echo(f"weights: {resolved.describe()}", err=True)
+        params = {p.name: values[p.name] for p in cls.inputs if p is not positional}
+        for param in cls.inputs:
+            if param.is_file and param is not positional and params.get(param.name):
+                mode = "L" if param.kind == "mask" else cls.image_mode
+                params[param.name] = open_image(params[param.name], mode=mode)
+        out_dir = Path(out)
+        written: list[Path] = []
+        if positional is None:
+            for index, image in enumerate(translator.infer(**params)):
+                written.append(save_image(image, out_dir / f"{cls.name}-{index:03d}.png"))
+        else:
+            for path in values["inputs"]:
+                image = open_image(path, mode=cls.image_mode)
+                for index, result in enumerate(translator.infer(**{positional.name: image},
+                                                                **params)):
+                    suffix = f"-{index}" if index else ""
+                    written.append(save_image(result, out_dir / f"{Path(path).stem}{suffix}.png"))
+        click.echo(f"wrote {len(written)} image(s) to {out_dir}")
+
+    common = [
+        click.Option(["--weights"], metavar="DIR_OR_REPO",
+                     help="A weights folder or Hub repo id (default: latest training run, then "
+                          "bundled starter weights, then the default Hub repo)."),
+        click.Option(["--revision"], help="Hub revision to pin when --weights is a repo id."),
+        click.Option(["--out"], metavar="DIR", default="translate-out", show_default=True,
+                     help="Folder for the PNG files."),
+        click.Option(["--device"], type=click.Choice(DEVICES), default="auto", show_default=True),
+    ]
+    summary = ", ".join(option_name(p) for p in cls.inputs if p is not positional)
+    return click.Command(
+        cls.name, callback=run, context_settings=CONTEXT,
+        help=f"Run {cls.name}: {cls.description}" + (f" Options of its own: {summary}."
+                                                      if summary else ""),
+        params=[*click_parameters(cls.inputs, positional), *common],
+    )
+
+
+def _eval_command(cls: type[Translator]) -> click.Command:
+    def run(weights: str | None, revision: str | None, data: str | None, device: str) -> None:
+        import torch
+
+        from translate.data.sources import open_source
+        from translate.hub.resolve import load_translator
+
+        translator, resolved = load_translator(cls, weights, revision=revision,
+                                               device=pick_device(device))
+        click.echo(f"weights: {resolved.describe()}", err=True)
+        source = open_source(data or cls.datasets[0])
+        with torch.no_grad():
+            metrics = translator.evaluate(source.split("heldout"), source.split("train"))
+        click.echo(json.dumps(metrics, indent=2))
+
+    return click.Command(
+        cls.name, callback=run, context_settings=CONTEXT,
+        help=f"Evaluate {cls.name} on the held-out split of its data; prints JSON metrics.",
+        params=[
+            click.Option(["--weights"], metavar="DIR_OR_REPO", help="As for infer."),
+            click.Option(["--revision"], help="Hub revision to pin."),
+            click.Option(["--data"], metavar="SRC",
+                         help="Data whose held-out split is measured "
+                              f"(default: {cls.datasets[0]})."),
+            click.Option(["--device"], type=click.Choice(DEVICES), default="auto",
+                         show_default=True),
+        ],
+    )
+
+
+def _import_command(registry: Registry, name: str) -> click.Command:
+    importer = registry.importers[name]
+
+    def run(file: str, out: str, **options: Any) -> None:
+        translator = importer.convert(Path(file), **options)
+        folder = translator.save_pretrained(out, provenance={
+            "command": _command_line(),
+            "imported_from": Path(file).name})
+        click.echo(f"weights written to {folder}")
+
+    return click.Command(
+        name, callback=run, context_settings=CONTEXT,
+        help=f"Import {name} weights: {importer.description}",
+        params=[click.Argument(["file"], type=click.Path(dir_okay=False)),
+                click.Option(["--out"], metavar="DIR", required=True,
+                             help="Folder to write the Hub layout into."),
+                *click_parameters(importer.options, None)],
+    )
+
+
+# ---- Hub sync ---------------------------------------------------------------------------------
+
+
+@click.command("push", context_settings=CONTEXT)
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.argument("repo_id")
+@click.option("--private", is_flag=True, help="Create the repo as private.")
+@click.option("--revision", help="Branch to push to (default: main).")
+def push_command(folder: str, repo_id: str, private: bool, revision: str | None) -> None:
+    """Upload a weights FOLDER to the Hub as REPO_ID, creating the repo and model card."""
+    from translate.hub.sync import push
+
+    click.echo(push(folder, repo_id, private=private, revision=revision))
+
+
+@click.command("pull", context_settings=CONTEXT)
+@click.argument("repo_id")
+@click.option("--revision", help="Branch, tag or commit to pin.")
+@click.option("--out", metavar="DIR", help="Copy the files here (default: only the HF cache).")
+def pull_command(repo_id: str, revision: str | None, out: str | None) -> None:
+    """Fetch REPO_ID's weights (config, safetensors, card); works offline from the cache."""
+    from translate.hub.sync import pull
+
+    click.echo(pull(repo_id, revision=revision, local_dir=out))
+
+
+# ---- entry point ------------------------------------------------------------------------------
+
+
+def _command_line() -> str:
+    """The command being run, as a user would type it again (recorded in model cards)."""
+    return click.get_current_context().find_root().obj["command"]
+
+
+def main(argv: list[str] | None = None, registry: Registry | None = None) -> int:
+    """Run the CLI; user errors print one line and exit 1, interrupts exit 130."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        registry = registry or get_registry()
+        cli = build_cli(registry)
+        for problem in registry.problems:
+            click.echo(f"warning: {problem}", err=True)
+        cli.main(args=argv, prog_name="translate", standalone_mode=False,
+                 obj={"command": shlex.join(["translate", *argv])})
+    except TranslateError as error:
+        click.echo(f"error: {error}", err=True)
+        return 1
+    except click.exceptions.Abort as abort:
+        # click turns Ctrl-C into Abort; the trainer's message says what was saved.
+        cause = abort.__cause__
+        reason = str(cause) if isinstance(cause, KeyboardInterrupt) else ""
+        click.echo(f"interrupted: {reason}" if reason else "aborted", err=True)
+        return 130
+    except KeyboardInterrupt as interrupt:
+        click.echo(f"interrupted: {interrupt}" if str(interrupt) else "interrupted", err=True)
+        return 130
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    return 0

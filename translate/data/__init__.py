@@ -1,0 +1,1 @@
+"""Data: image I/O, dataset sources and the training pipeline."""

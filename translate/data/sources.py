@@ -1,0 +1,363 @@
+"""Dataset sources: where training and evaluation images come from.
+
+A source is an indexable collection of records (`{"image": PIL.Image, "label": int}`)
+with a fixed, deterministic held-out split, so training never sees what evaluation
+measures. `--data` names one as `NAME[:ARGUMENT]`; an existing path means a folder.
+Plugins add sources through the `register_dataset_sources` hook.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qsl
+
+import numpy as np
+from PIL import Image
+
+from translate.data.images import open_image
+from translate.errors import DataError
+from translate.hookspecs import hookimpl
+from translate.paths import is_offline, translate_home
+
+Split = Literal["train", "heldout"]
+SourceFactory = Callable[[str | None], "Source"]
+
+
+class Source(ABC):
+    """An indexable set of records with a deterministic train/held-out split."""
+
+    name: str = "source"  # the --data spec it was opened from; recorded in model cards
+    classes: tuple[str, ...] | None = None  # class names, when records carry labels
+    heldout_fraction: float = 0.2
+    split_seed: int = 0  # fixed: the split must be the same for every run and for evaluation
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    def labels(self) -> Sequence[int] | None:
+        """Every record's label without decoding images, for stratified splitting."""
+        return None
+
+    def split(self, part: Split) -> Source:
+        """The train or held-out part; stratified by label when there are labels."""
+        train, heldout = self._split_indices
+        return Subset(self, train if part == "train" else heldout, part)
+
+    def heldout_indices(self) -> Sequence[int]:
+        """Which records are held out: a seeded random share of each class by default."""
+        n = len(self)
+        if n < 2:
+            raise DataError(f"{self.name}: needs at least 2 records to hold some out, has {n}")
+        rng = np.random.default_rng(self.split_seed)
+        labels = self.labels()
+        groups = ([np.flatnonzero(np.asarray(labels) == c) for c in np.unique(labels)]
+                  if labels is not None else [np.arange(n)])
+        heldout: list[int] = []
+        for group in groups:
+            count = max(1, round(len(group) * self.heldout_fraction)) if len(group) > 1 else 0
+            heldout.extend(rng.permutation(group)[:count].tolist())
+        return heldout
+
+    @cached_property
+    def _split_indices(self) -> tuple[np.ndarray, np.ndarray]:
+        mask = np.zeros(len(self), bool)
+        mask[np.asarray(self.heldout_indices(), dtype=int)] = True
+        return np.flatnonzero(~mask), np.flatnonzero(mask)
+
+
+class Subset(Source):
+    """A view of some records of a parent source."""
+
+    def __init__(self, parent: Source, indices: Sequence[int], part: str) -> None:
+        self.parent, self.indices = parent, np.asarray(indices)
+        self.name, self.classes = f"{parent.name}[{part}]", parent.classes
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.parent[int(self.indices[index])]
+
+    def labels(self) -> Sequence[int] | None:
+        labels = self.parent.labels()
+        return None if labels is None else [labels[i] for i in self.indices]
+
+
+class InMemorySource(Source):
+    """Records already decoded: the bundled sets."""
+
+    def __init__(self, name: str, images: Sequence[Image.Image], *,
+                 labels: Sequence[int] | None = None, classes: tuple[str, ...] | None = None,
+                 heldout_fraction: float = 0.2, heldout: Sequence[int] | None = None) -> None:
+        self.name, self.images, self._labels = name, list(images), labels
+        self.classes, self.heldout_fraction, self._heldout = classes, heldout_fraction, heldout
+
+    def heldout_indices(self) -> Sequence[int]:
+        return self._heldout if self._heldout is not None else super().heldout_indices()
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        record: dict[str, Any] = {"image": self.images[index]}
+        if self._labels is not None:
+            record["label"] = int(self._labels[index])
+        return record
+
+    def labels(self) -> Sequence[int] | None:
+        return self._labels
+
+
+class FolderSource(Source):
+    """A folder of images, or of class sub-folders of images (labels from folder names)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).expanduser()
+        if not self.root.is_dir():
+            raise DataError(f"{root}: no such folder")
+        self.name = str(root)
+        top = _image_files(self.root)
+        subfolders = sorted(p for p in self.root.iterdir() if p.is_dir()
+                            and not p.name.startswith(".") and _image_files(p, True))
+        if top or not subfolders:
+            self.files, self._labels = top, None
+        else:
+            self.classes = tuple(p.name for p in subfolders)
+            pairs = [(file, label) for label, folder in enumerate(subfolders)
+                     for file in _image_files(folder, True)]
+            self.files, self._labels = [f for f, _ in pairs], [label for _, label in pairs]
+        if not self.files:
+            looked_for = ", ".join(_extensions()[:6])
+            raise DataError(f"{root}: no images found (looked for {looked_for}, …)")
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        record: dict[str, Any] = {"image": open_image(self.files[index], mode="RGBA")}
+        if self._labels is not None:
+            record["label"] = self._labels[index]
+        return record
+
+    def labels(self) -> Sequence[int] | None:
+        return self._labels
+
+
+class HFSource(Source):
+    """A Hugging Face `datasets` dataset, by Hub name or local path, with an image column."""
+
+    def __init__(self, spec: str) -> None:
+        name, _, query = spec.partition("?")
+        options = dict(parse_qsl(query))
+        self.name = f"hf:{spec}"
+        try:
+            import datasets
+        except ImportError:
+            raise DataError("the hf: source needs the `datasets` package") from None
+        split = options.get("split", "train")
+        try:
+            local = Path(name).expanduser()
+            if local.is_dir() and (local / "state.json").exists():  # written by save_to_disk
+                loaded = datasets.load_from_disk(str(local))
+            else:
+                loaded = datasets.load_dataset(name, split=split)
+        except Exception as error:
+            raise DataError(f"hf:{name}: cannot load ({type(error).__name__}: "
+                            f"{str(error).splitlines()[0] if str(error) else ''})") from None
+        if isinstance(loaded, datasets.DatasetDict):
+            if split not in loaded:
+                raise DataError(f"hf:{name}: no split {split!r} (has {', '.join(loaded)})")
+            loaded = loaded[split]
+        features = loaded.features
+        image_column = options.get("image") or next(
+            (k for k, v in features.items() if isinstance(v, datasets.Image)), None)
+        if image_column not in features:
+            raise DataError(f"hf:{name}: no image column (columns: {', '.join(features)}); "
+                            "name it with ?image=COLUMN")
+        label_column = options.get("label") or next(
+            (k for k, v in features.items() if isinstance(v, datasets.ClassLabel)), None)
+        self.dataset, self.image_column, self.label_column = loaded, image_column, label_column
+        if label_column is not None:
+            if label_column not in features:
+                raise DataError(f"hf:{name}: no label column {label_column!r} "
+                                f"(columns: {', '.join(features)})")
+            feature = features[label_column]
+            if isinstance(feature, datasets.ClassLabel):
+                self.classes = tuple(feature.names)
+            elif not (isinstance(feature, datasets.Value)
+                      and feature.dtype.startswith(("int", "uint"))):
+                raise DataError(f"hf:{name}: label column {label_column!r} holds {feature}, "
+                                "not class ids; cast it to a ClassLabel or leave out ?label=")
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        row = self.dataset[int(index)]
+        image = row[self.image_column]
+        if not isinstance(image, Image.Image):
+            image = open_image(image["path"] if isinstance(image, dict) else image, mode="RGBA")
+        record: dict[str, Any] = {"image": image}
+        if self.label_column is not None:
+            record["label"] = int(row[self.label_column])
+        return record
+
+    def labels(self) -> Sequence[int] | None:
+        return None if self.label_column is None else list(self.dataset[self.label_column])
+
+
+class TorchvisionSource(Source):
+    """A torchvision dataset by class name (`mnist`, `fashionmnist`, `cifar10`, …)."""
+
+    def __init__(self, dataset_name: str) -> None:
+        import inspect
+
+        import torchvision.datasets as tvd
+
+        self.name = f"torchvision:{dataset_name}"
+        lookup = {n.lower(): n for n in dir(tvd) if isinstance(getattr(tvd, n), type)}
+        cls_name = lookup.get(dataset_name.lower().replace("-", "").replace("_", ""))
+        if cls_name is None:
+            raise DataError(f"torchvision has no dataset {dataset_name!r}")
+        cls = getattr(tvd, cls_name)
+        root = translate_home() / "torchvision"
+        params = inspect.signature(cls).parameters
+        if "download" not in params:
+            raise DataError(f"{self.name}: {cls_name} cannot be opened by name (no download)")
+        kwargs: dict[str, Any] = {"train": True} if "train" in params else (
+            {"split": "train"} if "split" in params else {})
+        try:
+            self.dataset = cls(str(root), download=False, **kwargs)
+        except (TypeError, ValueError) as error:  # e.g. a dataset whose splits are not "train"
+            raise DataError(f"{self.name}: cannot open it by name ({type(error).__name__}: "
+                            f"{str(error).splitlines()[0] if str(error) else ''})") from None
+        except (RuntimeError, FileNotFoundError, OSError) as missing:
+            if is_offline():
+                raise DataError(f"{self.name}: not found under {root} and downloads are off "
+                                f"(offline mode)") from None
+            try:
+                self.dataset = cls(str(root), download=True, **kwargs)
+            except Exception as error:
+                raise DataError(f"{self.name}: not under {root} ({missing}) and download failed "
+                                f"({type(error).__name__})") from None
+        classes = getattr(self.dataset, "classes", None)
+        self.classes = tuple(map(str, classes)) if classes is not None else None
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        image, label = self.dataset[int(index)]
+        record: dict[str, Any] = {"image": image}
+        if isinstance(label, int) and self.classes is not None:
+            record["label"] = label
+        return record
+
+    def labels(self) -> Sequence[int] | None:
+        targets = getattr(self.dataset, "targets", None)
+        return None if targets is None or self.classes is None else [int(t) for t in targets]
+
+
+# ---- the bundled sets: real data that ships inside scikit-learn and scikit-image ------------
+
+
+def digits_source(_: str | None = None) -> Source:
+    """The 1797 labelled 8x8 digits of scikit-learn, as white-on-black greyscale."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = [Image.fromarray(np.uint8(np.round(img * 255 / 16))) for img in digits.images]
+    return InMemorySource("digits", images, labels=digits.target.tolist(),
+                          classes=tuple(str(d) for d in range(10)), heldout_fraction=0.25)
+
+
+def lfw_source(_: str | None = None) -> Source:
+    """The 100 25x25 greyscale faces of scikit-image's LFW subset (its non-faces excluded)."""
+    from skimage.data import lfw_subset
+
+    faces = lfw_subset()[:100]
+    images = [Image.fromarray(np.uint8(np.round(np.clip(face, 0, 1) * 255))) for face in faces]
+    return InMemorySource("lfw", images, heldout_fraction=0.2)
+
+
+# Whole photos are held out (not crops), so no held-out pixel is ever trained on.
+PHOTOS_HELDOUT = ("chelsea", "china")
+
+
+def photos_source(_: str | None = None) -> Source:
+    """The RGB photos bundled with scikit-image and scikit-learn; two are held out."""
+    from skimage import data
+    from sklearn.datasets import load_sample_images
+
+    loaders = {name: getattr(data, name) for name in (
+        "astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field",
+        "retina")}
+    images = {name: load() for name, load in loaders.items()}
+    images["motorcycle"] = data.stereo_motorcycle()[0]
+    sample = load_sample_images()
+    for filename, array in zip(sample.filenames, sample.images, strict=True):
+        images[Path(filename).stem] = array
+    heldout = [i for i, name in enumerate(images) if name in PHOTOS_HELDOUT]
+    return InMemorySource("photos", [Image.fromarray(a).convert("RGB") for a in images.values()],
+                          heldout=heldout)
+
+
+# ---- opening a --data spec --------------------------------------------------------------------
+
+
+def open_source(spec: str, registry: Any | None = None) -> Source:
+    """Open `NAME[:ARGUMENT]` through the registered sources; an existing path means a folder."""
+    from translate.plugins import get_registry
+
+    registry = registry or get_registry()
+    name, _, argument = spec.partition(":")
+    if name not in registry.sources and (os.sep in spec or Path(spec).expanduser().exists()):
+        name, argument = "folder", spec
+    entry = registry.sources.get(name)
+    if entry is None:
+        known = ", ".join(sorted(registry.sources))
+        raise DataError(f"unknown data source {spec!r}: use a folder path or one of {known}")
+    source = entry.factory(argument or None)
+    if not getattr(source, "name", None) or source.name == "source":
+        source.name = spec
+    return source
+
+
+def _needs(argument: str | None, what: str) -> str:
+    if not argument:
+        raise DataError(f"this source needs {what} after the colon")
+    return argument
+
+
+@hookimpl
+def register_dataset_sources(register: Callable[..., None]) -> None:
+    register("digits", digits_source, "scikit-learn's 1797 labelled 8x8 digits (bundled)")
+    register("lfw", lfw_source, "scikit-image's 100 25x25 LFW faces (bundled)")
+    register("photos", photos_source, "the RGB photos bundled with scikit-image/scikit-learn")
+    register("folder", lambda arg: FolderSource(_needs(arg, "a folder path")),
+             "folder:PATH — images, or class sub-folders of images")
+    register("hf", lambda arg: HFSource(_needs(arg, "a dataset name or path")),
+             "hf:NAME_OR_PATH[?split=train&image=COL&label=COL] — a Hugging Face dataset")
+    register("torchvision", lambda arg: TorchvisionSource(_needs(arg, "a dataset name")),
+             "torchvision:NAME — e.g. torchvision:mnist, from $TRANSLATE_HOME/torchvision")
+
+
+def _extensions() -> list[str]:
+    Image.init()
+    return sorted({ext for ext, fmt in Image.registered_extensions().items()
+                   if fmt in Image.OPEN})
+
+
+def _image_files(folder: Path, recursive: bool = False) -> list[Path]:
+    extensions = set(_extensions())
+    pattern = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in pattern if p.is_file() and p.suffix.lower() in extensions
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))

@@ -1,0 +1,1 @@
+"""The shared adversarial training engine: one loop for every plugin's GAN."""

@@ -1,0 +1,36 @@
+"""Sample grids: the picture of training progress written every `sample_every` steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torchvision.utils import make_grid
+
+from translate.data.images import save_image
+
+# Tiny images (8x8 digits) are unreadable at 1:1; grids are enlarged to at least this width.
+MIN_GRID_WIDTH = 512
+
+
+def tensor_to_pil(images: torch.Tensor) -> list[Image.Image]:
+    """(N, C, H, W) in [-1, 1] -> PIL images (L for one channel, RGB for three)."""
+    pixels = images.detach().float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).cpu()
+    pixels = pixels.permute(0, 2, 3, 1).numpy()
+    return [Image.fromarray(p[..., 0] if p.shape[-1] == 1 else p) for p in pixels]
+
+
+def grid_image(images: torch.Tensor, *, columns: int) -> Image.Image:
+    """Tile images into one picture, enlarged (nearest neighbour) when small."""
+    grid = make_grid(images.detach().float().cpu(), nrow=columns, padding=2, pad_value=-1.0)
+    picture = tensor_to_pil(grid.unsqueeze(0))[0]
+    scale = max(1, MIN_GRID_WIDTH // picture.width)
+    if scale > 1:
+        picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    return picture
+
+
+def save_grid(images: torch.Tensor, path: str | Path, *, columns: int) -> Path:
+    """Write a grid PNG atomically and return its path."""
+    return save_image(grid_image(images, columns=columns), path)

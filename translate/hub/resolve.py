@@ -1,0 +1,68 @@
+"""Which weights infer, eval and the demo use, in a fixed order the CLI reports:
+
+1. an explicit `--weights` folder or Hub repo id;
+2. the latest local training output for the translator;
+3. the plugin's bundled starter weights;
+4. the translator's default Hub repo, when online.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from translate.errors import WeightsError
+from translate.files import atomic_write_bytes
+from translate.hub.pretrained import CONFIG_NAME, from_pretrained
+from translate.paths import is_offline, translate_home
+
+if TYPE_CHECKING:
+    from translate.translator import Translator
+
+
+@dataclass(frozen=True)
+class ResolvedWeights:
+    """Where weights were found, and how to say so."""
+
+    origin: str  # "--weights", "latest training run", "bundled starter" or "Hub"
+    location: str  # a folder path or a repo id
+
+    def describe(self) -> str:
+        return f"{self.origin} ({self.location})"
+
+
+def latest_pointer(name: str) -> Path:
+    """The file naming the weights folder of the translator's most recent finished run."""
+    return translate_home() / "latest" / name
+
+
+def record_latest(name: str, folder: Path) -> None:
+    """Remember folder as the translator's latest training output."""
+    atomic_write_bytes(latest_pointer(name), str(Path(folder).resolve()).encode())
+
+
+def resolve_weights(cls: type[Translator], explicit: str | None = None) -> ResolvedWeights:
+    """Find weights for cls without loading them (the Hub step downloads nothing yet)."""
+    if explicit:
+        return ResolvedWeights("--weights", explicit)
+    pointer = latest_pointer(cls.name)
+    if pointer.is_file():
+        folder = Path(pointer.read_text().strip())
+        if (folder / CONFIG_NAME).is_file():
+            return ResolvedWeights("latest training run", str(folder))
+    if cls.starter_weights is not None and (Path(str(cls.starter_weights)) / CONFIG_NAME).is_file():
+        return ResolvedWeights("bundled starter", str(cls.starter_weights))
+    if not is_offline():
+        return ResolvedWeights("Hub", cls.hub_repo)
+    raise WeightsError(f"no weights for {cls.name}: train some (translate train {cls.name}), "
+                       f"pass --weights, or go online to fetch {cls.hub_repo}")
+
+
+def load_translator(cls: type[Translator], explicit: str | None = None, *,
+                    revision: str | None = None,
+                    device: str = "cpu") -> tuple[Translator, ResolvedWeights]:
+    """Resolve and load weights for cls, ready for inference."""
+    resolved = resolve_weights(cls, explicit)
+    return from_pretrained(resolved.location, expected=cls, revision=revision,
+                           device=device), resolved

@@ -1,0 +1,1 @@
+"""Training observers that ship with the host, registered like any plugin."""
