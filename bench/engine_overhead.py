@@ -29,24 +29,23 @@ def bare_loop(trainer: Trainer, batches, steps: int) -> list[float]:
     nets = Networks(trainer.raw)
     optimizers = {name: torch.optim.Adam(net.parameters(), lr=1e-4, betas=(0.5, 0.999))
                   for name, net in trainer.raw.items()}
+
+    def update(names: list[str], losses: dict[str, torch.Tensor]) -> None:
+        for name in names:
+            optimizers[name].zero_grad()
+        sum(losses.values()).backward()
+        for name in names:
+            optimizers[name].step()
+
     times = []
     for _ in range(steps):
         start = time.perf_counter()
         batch = next(batches)
         generated = translator.generate(nets, batch)
         detached = {k: v.detach() for k, v in generated.items()}
-        d_loss = sum(translator.discriminator_loss(nets, batch, detached).values())
-        for name in trainer.discriminator_names:
-            optimizers[name].zero_grad()
-        d_loss.backward()
-        for name in trainer.discriminator_names:
-            optimizers[name].step()
-        g_loss = sum(translator.generator_loss(nets, batch, generated).values())
-        for name in trainer.generator_names:
-            optimizers[name].zero_grad()
-        g_loss.backward()
-        for name in trainer.generator_names:
-            optimizers[name].step()
+        update(trainer.discriminator_names,
+               translator.discriminator_loss(nets, batch, detached))
+        update(trainer.generator_names, translator.generator_loss(nets, batch, generated))
         _sync()
         times.append(time.perf_counter() - start)
     return times

@@ -45,14 +45,13 @@ class ModelCache:
 
     def __init__(self, device: str = "auto") -> None:
         self.device = pick_device(device)
-        self._models: dict[str, tuple[Translator, str]] = {}
+        self._models: dict[str, Translator] = {}
         self._lock = threading.Lock()
 
-    def get(self, cls: type[Translator]) -> tuple[Translator, str]:
+    def get(self, cls: type[Translator]) -> Translator:
         with self._lock:
             if cls.name not in self._models:
-                translator, resolved = load_translator(cls, device=self.device)
-                self._models[cls.name] = translator, resolved.describe()
+                self._models[cls.name], _ = load_translator(cls, device=self.device)
             return self._models[cls.name]
 
 
@@ -163,7 +162,7 @@ def _handler(cls: type[Translator], models: ModelCache,
     def run(*values: Any) -> Image.Image:
         try:
             params = _to_params(cls, dict(zip(names, values, strict=True)))
-            translator, _ = models.get(cls)
+            translator = models.get(cls)
             with torch.no_grad():
                 images = translator.infer(**params)
             return _for_display(images)

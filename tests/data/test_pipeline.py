@@ -18,25 +18,9 @@ from translate.data.pipeline import (
     to_tensor,
     training_loader,
 )
-from translate.data.sources import FolderSource, InMemorySource, digits_source, photos_source
+from translate.data.sources import FolderSource, InMemorySource
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return digits_source()
-
-
-@pytest.fixture(scope="module")
-def photos():
-    return photos_source()
 
 
 def ramp_source(count: int = 1, size: int = 16) -> InMemorySource:

@@ -38,10 +38,9 @@ BUILTIN_SOURCES = {"digits", "lfw", "photos", "folder", "hf", "torchvision"}
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """TRANSLATE_HOME inside tmp_path, and no internet: any TCP/UDP connect fails the test."""
-    home = tmp_path / "home"
-    monkeypatch.setenv("TRANSLATE_HOME", str(home))
+def home(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The test's TRANSLATE_HOME, and no internet: any TCP/UDP connect fails the test."""
+    home = isolated_home
     real_connect = socket.socket.connect
 
     def connect(self: socket.socket, address: object) -> object:
@@ -57,15 +56,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def registry():
     return load_plugins()
 
-
-@pytest.fixture(scope="module")
-def digits():
-    return digits_source()
-
-
-@pytest.fixture(scope="module")
-def photos():
-    return photos_source()
 
 
 @pytest.fixture

@@ -66,24 +66,12 @@ class RunInfo:
     start_step: int
 
 
-def train(
-    translator_cls: type[Translator],
-    config: TrainConfig,
-    *,
-    train_source: Source,
-    heldout_source: Source,
-    out_dir: str | Path,
-    device: str = "auto",
-    resume: bool = False,
-    command: str | None = None,
-    progress: bool = True,
-    registry: Any | None = None,
-) -> Path:
-    """Train from scratch (or resume) and return the folder of exported weights."""
-    trainer = Trainer(translator_cls, config, train_source=train_source,
-                      heldout_source=heldout_source, out_dir=out_dir, device=device,
-                      resume=resume, command=command, progress=progress, registry=registry)
-    return trainer.fit()
+def train(translator_cls: type[Translator], config: TrainConfig, **options: Any) -> Path:
+    """Train from scratch (or resume) and return the folder of exported weights.
+
+    `options` are Trainer's keyword arguments: train_source, heldout_source, out_dir, ...
+    """
+    return Trainer(translator_cls, config, **options).fit()
 
 
 class Trainer:
@@ -118,11 +106,11 @@ class Trainer:
         self.step = 0
         self._stop_requested = False
         self._skipped_updates = 0
-        self._build()
         checkpoint = self.out_dir / CHECKPOINT_NAME
         if checkpoint.exists() and not resume:
             raise ConfigError(f"{self.out_dir} already holds a checkpoint; pass --resume to "
                               "continue it, or choose another --out")
+        self._build()
         if resume and checkpoint.exists():
             self._restore(load_checkpoint(checkpoint))
         else:
@@ -223,7 +211,7 @@ class Trainer:
                 bar.update(1)
                 if self.step % config.log_every == 0 or self.step == config.steps:
                     metrics = self._metrics(losses, images_seen / (time.perf_counter() - started))
-                    bar.set_postfix({k.split("/", 1)[1]: f"{v:.3g}" for k, v in metrics.items()
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in metrics.items()
                                      if k.startswith(("D/", "G/"))}, refresh=False)
                     if self.is_main:
                         self.registry.notify("on_train_log", run=run, step=self.step,

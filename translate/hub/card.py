@@ -52,11 +52,12 @@ def render_model_card(meta: dict[str, Any], *, repo_id: str | None = None) -> st
     weights = repo_id or "PATH_TO_THIS_FOLDER"
     sections = [
         f"# {name}: {meta.get('description', task)}",
-        f"A {task} GAN for [gan-translate](https://github.com/gan-translate/gan-translate).",
+        f"A {task} GAN for gan-translate (`pip install gan-translate`).",
         "## How these weights were made",
         f"```bash\n{provenance.get('command', '(command not recorded)')}\n```",
         f"Trained for {provenance.get('steps', '?')} steps on `{data or '?'}` with gan-translate "
-        f"{provenance.get('library_version', '?')}. {provenance.get('notes', '')}".strip(),
+        f"{provenance.get('library_version', '?')}{_hardware(provenance)}. "
+        f"{provenance.get('notes', '')}".strip(),
         "## Evaluation (held-out data)",
         "| metric | value |\n|---|---|\n" + metric_rows if metrics else "Not evaluated.",
         "## Use",
@@ -66,6 +67,15 @@ def render_model_card(meta: dict[str, Any], *, repo_id: str | None = None) -> st
     ]
     content = f"---\n{card_data.to_yaml()}\n---\n\n" + "\n\n".join(sections) + "\n"
     return str(ModelCard(content))
+
+
+def _hardware(provenance: dict[str, Any]) -> str:
+    if "device" not in provenance:
+        return ""
+    seconds = provenance.get("train_seconds")
+    took = f", {seconds:.0f} s of training" if seconds is not None else ""
+    return (f" ({provenance.get('processes', 1)} process(es) on {provenance['device']}, "
+            f"precision {provenance.get('precision', 'no')}{took})")
 
 
 def write_model_card(folder: str | Path, *, repo_id: str | None = None) -> Path:

@@ -35,6 +35,14 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def _is_transport_error(error: BaseException) -> bool:
+    # huggingface_hub's HTTP client has changed (requests, httpx, httpx2); match by name
+    # so a network failure is recognised whichever one is installed.
+    names = {klass.__name__ for klass in type(error).__mro__}
+    return bool(names & {"TransportError", "ConnectionError", "ConnectError", "Timeout",
+                         "TimeoutException"})
+
+
 def _status(error: Any) -> int | None:
     response = getattr(error, "response", None)
     return getattr(response, "status_code", None)
@@ -150,7 +158,6 @@ def push(
 
 
 def _raise_push_error(error: Exception, where: str) -> NoReturn:
-    import httpx2
     from huggingface_hub.errors import (
         HfHubHTTPError,
         HFValidationError,
@@ -172,7 +179,7 @@ def _raise_push_error(error: Exception, where: str) -> NoReturn:
         raise WeightsError(
             f"pushing to {where} failed: HTTP {_status(error)} from {endpoint}"
         ) from None
-    if isinstance(error, httpx2.TransportError):
+    if _is_transport_error(error):
         raise WeightsError(
             f"cannot push to {where}: {endpoint} is unreachable ({type(error).__name__})"
         ) from None
@@ -225,7 +232,6 @@ def pull(
 
 
 def _raise_pull_error(error: Exception, where: str) -> NoReturn:
-    import httpx2
     from huggingface_hub.errors import (
         GatedRepoError,
         HfHubHTTPError,
@@ -272,7 +278,7 @@ def _raise_pull_error(error: Exception, where: str) -> NoReturn:
         raise WeightsError(
             f"cannot pull {where}: HTTP {_status(error)} from {endpoint}"
         ) from None
-    if isinstance(error, httpx2.TransportError):
+    if _is_transport_error(error):
         # A download cut midway: huggingface_hub leaves no partial file in the cache.
         raise WeightsError(
             f"cannot pull {where}: {endpoint} is unreachable ({type(error).__name__})"
