@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
-from abc import abstractmethod
+from abc import ABCMeta, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +22,9 @@ import torch
 from torch import nn
 
 from translate.config import TrainConfig, build_config
+from translate.data.pipeline import ImageDataset
 from translate.errors import PluginError
+from translate.hub.pretrained import from_pretrained, save_pretrained
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -95,7 +97,7 @@ Losses = dict[str, torch.Tensor]
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 
-class Translator(nn.Module):
+class Translator(nn.Module, metaclass=ABCMeta):
     """Base class of every GAN a plugin contributes.
 
     Subclasses set the class attributes below and implement the abstract methods.
@@ -171,8 +173,6 @@ class Translator(nn.Module):
 
     def make_dataset(self, source: Source, *, train: bool) -> torch.utils.data.Dataset:
         """Turn a source's records into tensors; the default reads `config.image_size`."""
-        from translate.data.pipeline import ImageDataset
-
         return ImageDataset(
             source,
             size=self.config.image_size,
@@ -193,23 +193,21 @@ class Translator(nn.Module):
     def device(self) -> torch.device:
         return next(self.generators.parameters()).device
 
-    def save_pretrained(self, folder: str | Path, **card: Any) -> Path:
+    def save_pretrained(self, folder: str | Path, **options: Any) -> Path:
         """Write the Hub layout: config.json, model.safetensors and a model card."""
-        from translate.hub.pretrained import save_pretrained
-
-        return save_pretrained(self, folder, **card)
+        return save_pretrained(self, folder, **options)
 
     @classmethod
     def from_pretrained(cls, source: str | Path, **kwargs: Any) -> Translator:
         """Load a Hub-layout folder or repo id written for this translator."""
-        from translate.hub.pretrained import from_pretrained
-
         return from_pretrained(source, expected=cls, **kwargs)
 
     @classmethod
     def validate(cls) -> None:
         """Check the declared metadata; a plugin failing this is reported and skipped."""
         problems = []
+        if cls.__abstractmethods__:
+            problems.append(f"methods not written: {', '.join(sorted(cls.__abstractmethods__))}")
         if not isinstance(getattr(cls, "name", None), str) or not _NAME.match(cls.name):
             problems.append("name must be a lowercase identifier")
         if not isinstance(getattr(cls, "task", None), Task):

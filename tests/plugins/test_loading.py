@@ -55,7 +55,7 @@ def test_a_hook_that_does_not_exist_fails_validation(install_plugin):
 
 def test_an_invalid_translator_is_skipped_but_valid_ones_stay(install_plugin):
     install_plugin("""
-        from translate import hookimpl
+        from translate import Translator, hookimpl
         from translate_digits.translator import DigitsTranslator
 
         class NoFullPreset(DigitsTranslator):
@@ -65,10 +65,14 @@ def test_an_invalid_translator_is_skipped_but_valid_ones_stay(install_plugin):
         class Fine(DigitsTranslator):
             name = "fine"
 
+        class Unfinished(Translator):
+            name = "unfinished"
+
         @hookimpl
         def register_translators(register):
             register(NoFullPreset)
             register(Fine)
+            register(Unfinished)
             register(object)
     """, entry_point="mixed")
     registry = load_plugins()
@@ -76,6 +80,8 @@ def test_an_invalid_translator_is_skipped_but_valid_ones_stay(install_plugin):
     assert any("'nofull'" in p and "presets must include 'starter' and 'full'" in p
                for p in registry.problems)
     assert any("not a Translator subclass" in p for p in registry.problems)
+    assert any("'unfinished'" in p and "methods not written: build_discriminators" in p
+               for p in registry.problems)
     assert all("\n" not in p for p in registry.problems)
 
 

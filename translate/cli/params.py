@@ -42,9 +42,12 @@ def _option(param: Param) -> click.Option:
     elif param.kind == "choice":
         kwargs["type"] = click.Choice(param.choices)
     elif param.kind in ("int", "seed"):
-        kwargs["type"] = click.IntRange(_bound(param.low), _bound(param.high))
+        unbounded = param.low is None and param.high is None
+        kwargs["type"] = click.INT if unbounded else click.IntRange(_bound(param.low),
+                                                                    _bound(param.high))
     elif param.kind == "float":
-        kwargs["type"] = click.FloatRange(param.low, param.high)
+        unbounded = param.low is None and param.high is None
+        kwargs["type"] = click.FLOAT if unbounded else click.FloatRange(param.low, param.high)
     return click.Option(decls, **kwargs)
 
 

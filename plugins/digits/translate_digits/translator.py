@@ -40,7 +40,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "starter": {"steps": 2000, "lr_decay_fraction": 0.3, "width": 32, "sample_every": 500,
                 "checkpoint_every": 500},
     # MNIST at 32x32 on a GPU: --data torchvision:mnist --preset full
-    "full": {"image_size": 32, "width": 64, "steps": 40000, "lr_decay_fraction": 0.30,
+    "full": {"image_size": 32, "width": 64, "steps": 40000, "lr_decay_fraction": 0.25,
              "batch_size": 128, "workers": 4, "sample_every": 2000, "checkpoint_every": 2000},
 }
 
