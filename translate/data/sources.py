@@ -125,15 +125,17 @@ class FolderSource(Source):
             raise DataError(f"{root}: no such folder")
         self.name = str(root)
         top = _image_files(self.root)
-        subfolders = sorted(p for p in self.root.iterdir() if p.is_dir()
-                            and not p.name.startswith(".") and _image_files(p, True))
-        if top or not subfolders:
+        # Each class folder is scanned once: a large dataset can hold many thousand files.
+        by_class = {p.name: files for p in sorted(self.root.iterdir())
+                    if p.is_dir() and not p.name.startswith(".")
+                    and (files := _image_files(p, recursive=True))}
+        if top or not by_class:
             self.files, self._labels = top, None
         else:
-            self.classes = tuple(p.name for p in subfolders)
-            pairs = [(file, label) for label, folder in enumerate(subfolders)
-                     for file in _image_files(folder, True)]
-            self.files, self._labels = [f for f, _ in pairs], [label for _, label in pairs]
+            self.classes = tuple(by_class)
+            self.files = [file for files in by_class.values() for file in files]
+            self._labels = [label for label, files in enumerate(by_class.values())
+                            for _ in files]
         if not self.files:
             looked_for = ", ".join(_extensions()[:6])
             raise DataError(f"{root}: no images found (looked for {looked_for}, …)")

@@ -85,3 +85,17 @@ def test_networks_shapes_follow_the_config():
     assert discriminator(images, labels).shape == (3,)
     with pytest.raises(ValueError, match="4 times a power of two"):
         Generator(latent_dim=8, num_classes=10, width=4, image_size=24)
+
+
+def test_unlabelled_data_is_refused_in_one_line(tmp_path, capsys):
+    from PIL import Image
+
+    from translate.cli import main
+
+    for index in range(4):
+        Image.new("L", (8, 8), index * 60).save(tmp_path / f"{index}.png")
+    code = main(["train", "digits", "--data", str(tmp_path), "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err == (f"error: {tmp_path}[train]: digits needs labelled images of 10 classes "
+                   "(class sub-folders or a labelled dataset); found no labels\n")

@@ -11,7 +11,9 @@ import torch
 from PIL import Image
 
 from translate import Batch, Losses, Networks, Param, Task, TrainConfig, Translator
+from translate.data.sources import Source
 from translate.engine.samples import tensor_to_pil
+from translate.errors import DataError
 from translate.losses import AdversarialLoss, discriminator_loss, generator_loss
 from translate.metrics import (
     mean_pairwise_distance,
@@ -76,6 +78,14 @@ class DigitsTranslator(Translator):
         return {"D": Discriminator(num_classes=c.num_classes, width=c.width,
                                    image_size=c.image_size)}
 
+    def make_dataset(self, source: Source, *, train: bool) -> torch.utils.data.Dataset:
+        found = len(source.classes) if source.classes else 0
+        if found != self.config.num_classes:
+            raise DataError(f"{source.name}: digits needs labelled images of "
+                            f"{self.config.num_classes} classes (class sub-folders or a labelled "
+                            f"dataset); found {found or 'no labels'}")
+        return super().make_dataset(source, train=train)
+
     # ---- training ---------------------------------------------------------------------------
 
     def generate(self, nets: Networks, batch: Batch) -> Batch:
@@ -118,7 +128,7 @@ class DigitsTranslator(Translator):
     # ---- judging ------------------------------------------------------------------------------
 
     @torch.no_grad()
-    def evaluate(self, heldout: Any, train: Any, *, per_class: int = 100) -> dict[str, float]:
+    def evaluate(self, heldout: Source, train: Source, *, per_class: int = 100) -> dict[str, float]:
         """Class accuracy by an independent classifier, diversity and memorisation.
 
         The classifier (an RBF-SVM on pixels) is trained on the held-out real digits only,
