@@ -5,17 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
-from torch import nn
 
-from translate import Param, Task, TrainConfig, Translator
+from support.translators import InvertTranslator
 from translate.cli import main
-from translate.engine.samples import tensor_to_pil
 from translate.plugins import load_plugins
 
 
@@ -25,69 +21,19 @@ def run(args: list[str], capsys, registry=None) -> tuple[int, str, str]:
     return code, out, err
 
 
-# ---- a translator that takes an image, to drive the image-input paths ----------------------
+class GreyInvert(InvertTranslator):
+    """The shared test inverter, on one channel: the CLI's image paths in mode L."""
 
-
-@dataclass(kw_only=True)
-class InvertConfig(TrainConfig):
-    image_size: int = 8  # pixels per side while training
-
-
-class Invert(Translator):
-    """Negates an image with a 1x1 convolution; exists to test image inputs."""
-
-    name = "invert"
-    task = Task.PAIRED
-    description = "Inverts an image."
-    Config = InvertConfig
-    presets = {"starter": {}, "full": {}}
-    datasets = ("digits",)
-    hub_repo = "test/invert"
     image_mode = "L"
-    output = "image"
-    inputs = (Param(name="image", kind="image", help="picture to invert"),
-              Param(name="strength", kind="float", default=1.0, low=0, high=1, help="how much"))
-
-    def build_generators(self):
-        conv = nn.Conv2d(1, 1, 1)
-        with torch.no_grad():
-            conv.weight.fill_(-1.0)
-            conv.bias.zero_()
-        return {"G": conv}
-
-    def build_discriminators(self):
-        return {}
-
-    def generate(self, nets, batch):
-        return {"image": nets.G(batch["image"])}
-
-    def discriminator_loss(self, nets, batch, generated):
-        return {}
-
-    def generator_loss(self, nets, batch, generated):
-        return {"l1": (generated["image"] + batch["image"]).abs().mean()}
-
-    def sample_inputs(self, heldout, count):
-        return {"image": heldout["image"][:count]}
-
-    def sample(self, generators, inputs):
-        return generators.G(inputs["image"])
-
-    def infer(self, *, image, strength=1.0):
-        x = torch.from_numpy(np.asarray(image, dtype=np.float32) / 127.5 - 1)[None, None]
-        y = self.generators.G(x) * strength + x * (1 - strength)
-        return tensor_to_pil(y)
-
-    def evaluate(self, heldout, train):
-        return {}
+    presets = {"starter": {"channels": 1}, "full": {"channels": 1}}
 
 
 @pytest.fixture
 def registry(tmp_path, monkeypatch):
     registry = load_plugins()
-    folder = Invert(Invert.make_config()).save_pretrained(tmp_path / "invert-weights")
-    monkeypatch.setattr(Invert, "starter_weights", folder)
-    registry.translators["invert"] = Invert
+    folder = GreyInvert(GreyInvert.make_config()).save_pretrained(tmp_path / "invert-weights")
+    monkeypatch.setattr(GreyInvert, "starter_weights", folder)
+    registry.translators["invert"] = GreyInvert
     registry.owner["translator:invert"] = "tests"
     return registry
 

@@ -30,17 +30,13 @@ import numpy as np
 import pluggy
 import pytest
 import torch
-import torch.nn.functional as F
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
-from torch import nn
 
-from translate import Batch, Losses, Networks, Param, Task, TrainConfig, Translator
+from support.translators import FillTranslator, InvertTranslator, UnweightedTranslator
 from translate.data.pipeline import to_tensor
-from translate.engine.samples import grid_image, tensor_to_pil
-from translate.losses import discriminator_loss, generator_loss
-from translate.metrics import stack
+from translate.engine.samples import grid_image
 from translate.plugins import ENTRY_POINT_GROUP, Registry, load_plugins
 from translate_demo import app
 from translate_digits.translator import DigitsTranslator
@@ -55,109 +51,6 @@ OFFLINE_ENV = {
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "GRADIO_ANALYTICS_ENABLED": "False",
 }
-
-
-# ---- test-only translators ---------------------------------------------------------------
-
-
-@dataclass(kw_only=True)
-class TinyConfig(TrainConfig):
-    channels: int = 3  # image channels the 1x1 generator maps
-
-
-class _Tiny(Translator):
-    """A translator whose generator is a 1x1 convolution learning to map x to -x (inversion).
-
-    Every abstract method is implemented for real (a tiny paired GAN with an L1 term), so the
-    class passes `validate()` and behaves like a plugin's translator, only much smaller.
-    """
-
-    task = Task.PAIRED
-    Config = TinyConfig
-    presets = {"starter": {"steps": 10}, "full": {"steps": 100}}
-    datasets = ("folder",)
-    image_mode = "RGB"
-    output = "image"
-
-    config: TinyConfig
-
-    def build_generators(self) -> dict[str, nn.Module]:
-        g = nn.Conv2d(self.config.channels, self.config.channels, 1)
-        with torch.no_grad():  # start exactly at the answer: minus identity, no bias
-            g.weight.copy_(-torch.eye(self.config.channels)[:, :, None, None])
-            g.bias.zero_()
-        return {"G": g}
-
-    def build_discriminators(self) -> dict[str, nn.Module]:
-        return {"D": nn.Sequential(nn.Conv2d(self.config.channels, 8, 3, padding=1),
-                                   nn.LeakyReLU(0.2), nn.Conv2d(8, 1, 1))}
-
-    def generate(self, nets: Networks, batch: Batch) -> Batch:
-        return {"image": nets.G(batch["image"])}
-
-    def discriminator_loss(self, nets: Networks, batch: Batch, generated: Batch) -> Losses:
-        real, fake = discriminator_loss("hinge", nets.D(-batch["image"]),
-                                        nets.D(generated["image"]))
-        return {"real": real, "fake": fake}
-
-    def generator_loss(self, nets: Networks, batch: Batch, generated: Batch) -> Losses:
-        return {"adversarial": generator_loss("hinge", nets.D(generated["image"])),
-                "l1": F.l1_loss(generated["image"], -batch["image"])}
-
-    def sample_inputs(self, heldout: Batch, count: int) -> Batch:
-        return {"image": heldout["image"][:count]}
-
-    def sample(self, generators: Networks, inputs: Batch) -> torch.Tensor:
-        return generators.G(inputs["image"]).clamp(-1, 1)
-
-    @torch.no_grad()
-    def evaluate(self, heldout: Any, train: Any) -> dict[str, float]:
-        images, _ = stack(self.make_dataset(heldout, train=False))
-        inverted = self.generators.G(images.to(self.device)).cpu()
-        return {"l1": float((inverted - -images).abs().mean()),
-                "l1_identity_baseline": float((images - -images).abs().mean())}
-
-    @torch.no_grad()
-    def run_generator(self, image: Image.Image) -> Image.Image:
-        x = to_tensor(np.asarray(image))[None].to(self.device)
-        return tensor_to_pil(self.generators.G(x))[0]
-
-
-class InvertTranslator(_Tiny):
-    name = "invert"
-    description = "Inverts the colours of an image (test-only)."
-    hub_repo = "test-only/invert"
-    inputs = (Param(name="image", kind="image", help="Picture to invert."),)
-
-    def infer(self, *, image: Image.Image) -> list[Image.Image]:
-        return [self.run_generator(image)]
-
-
-class FillTranslator(_Tiny):
-    name = "fill"
-    task = Task.INPAINTING
-    description = "Paints the masked region white (test-only)."
-    hub_repo = "test-only/fill"
-    inputs = (Param(name="image", kind="image", help="Picture to fill."),
-              Param(name="mask", kind="mask", help="White where to fill."))
-
-    def build_generators(self) -> dict[str, nn.Module]:
-        g = nn.Conv2d(self.config.channels, self.config.channels, 1)
-        with torch.no_grad():  # identity: the unmasked pixels come back as they went in
-            g.weight.copy_(torch.eye(self.config.channels)[:, :, None, None])
-            g.bias.zero_()
-        return {"G": g}
-
-    def infer(self, *, image: Image.Image, mask: Image.Image) -> list[Image.Image]:
-        kept = self.run_generator(image)
-        return [Image.composite(Image.new("RGB", kept.size, "white"), kept, mask)]
-
-
-class UnweightedTranslator(InvertTranslator):
-    name = "unweighted"
-    description = "Has no weights anywhere (test-only)."
-    hub_repo = "test-only/unweighted"
-    starter_weights = None
 
 
 # ---- the server ----------------------------------------------------------------------------
