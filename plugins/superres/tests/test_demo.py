@@ -1,0 +1,92 @@
+"""The superres demo tab end to end, over HTTP with gradio_client (as tests/demo does)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pluggy
+import pytest
+import torch
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from translate.plugins import ENTRY_POINT_GROUP, Registry
+from translate_demo import app
+from translate_superres.translator import SuperResTranslator
+
+pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
+TINY = {"features": "8", "blocks": "1", "growth": "8", "patch": "8"}
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    model = SuperResTranslator(SuperResTranslator.make_config("starter", TINY))
+    return model.save_pretrained(tmp_path_factory.mktemp("weights") / "superres")
+
+
+@pytest.fixture(scope="module")
+def client(weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRANSLATE_HOME", str(tmp_path_factory.mktemp("home")))
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setattr(SuperResTranslator, "starter_weights", weights)
+        registry = Registry(pm=pluggy.PluginManager(ENTRY_POINT_GROUP),
+                            translators={"superres": SuperResTranslator})
+        demo = app.build_demo(registry, device="cpu")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        app.launch(demo, host="127.0.0.1", port=port, block=False)
+        try:
+            yield Client(f"http://127.0.0.1:{port}/", verbose=False,
+                         download_files=str(tmp_path_factory.mktemp("downloads")))
+        finally:
+            demo.close()
+
+
+def upscale(client: Client, path: Path, scale: str) -> tuple[np.ndarray, np.ndarray]:
+    before, after = client.predict(handle_file(str(path)), scale, 64, 16, "auto",
+                                   api_name="/superres")
+    with Image.open(before) as b, Image.open(after) as a:
+        return np.asarray(b), np.asarray(a)
+
+
+@pytest.mark.parametrize("scale", ["4", "2"])
+def test_before_and_after_side_by_side(client: Client, weights: Path, tmp_path: Path,
+                                       scale: str) -> None:
+    pixels = np.random.default_rng(1).integers(0, 256, (30, 45, 3), np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "small.png")
+    before, after = upscale(client, tmp_path / "small.png", scale)
+    factor = int(scale)
+    assert before.shape == after.shape == (30 * factor, 45 * factor, 3)
+    # before: the upload itself, each pixel enlarged; after: what the translator makes
+    np.testing.assert_array_equal(before[::factor, ::factor], pixels)
+    local = SuperResTranslator.from_pretrained(weights)
+    with torch.no_grad():
+        (expected,) = local.infer(image=Image.fromarray(pixels), scale=scale, tile=64, overlap=16)
+    np.testing.assert_array_equal(after, np.asarray(expected))
+
+
+def test_bundled_examples_run(client: Client) -> None:
+    folder = Path(str(SuperResTranslator.examples))
+    examples = sorted(folder.glob("*.png"))
+    assert len(examples) >= 2
+    before, after = upscale(client, examples[0], "4")
+    assert after.shape == (384, 384, 3) and before.shape == after.shape
+
+
+def test_too_many_pixels_is_one_line(client: Client, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # 1000x1000 is within the upload cap, but x4 makes 16 MP, over TRANSLATE_MAX_PIXELS here.
+    monkeypatch.setenv("TRANSLATE_MAX_PIXELS", "4000000")
+    Image.new("RGB", (1000, 1000)).save(tmp_path / "big.png")
+    with pytest.raises(AppError) as caught:
+        client.predict(handle_file(str(tmp_path / "big.png")), "4", 64, 16, "auto",
+                       api_name="/superres")
+    message = str(caught.value)
+    assert "4000x4000 = 16000000 pixels is over the limit" in message and "\n" not in message

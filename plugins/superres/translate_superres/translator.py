@@ -1,0 +1,291 @@
+"""superres: ESRGAN-family super-resolution (RRDBNet), trained in two stages.
+
+Stage `psnr` trains the generator alone with L1 (ESRGAN's PSNR-oriented model, Real-ESRGAN's
+"RealESRNet"); stage `gan` starts from such a model (`init_weights`) and adds the
+perceptual and adversarial terms against a U-Net discriminator. Inference is tiled, so
+any image size fits in a bounded amount of device memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from translate import Batch, Losses, Networks, Param, Task, TrainConfig, Translator
+from translate.data.images import check_pixels
+from translate.data.sources import Source
+from translate.errors import ConfigError, WeightsError
+from translate.losses import discriminator_loss, generator_loss
+from translate_superres import perceptual
+from translate_superres.degrade import Degradation, PairDataset, bicubic
+from translate_superres.metrics import psnr_y, ssim_y
+from translate_superres.model import RRDBNet, UNetDiscriminator
+from translate_superres.tiling import upscale_tiled
+
+STARTER = files("translate_superres") / "starter"
+PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+@dataclass(kw_only=True)
+class SuperResConfig(TrainConfig):
+    scale: int = 4  # upscaling factor of the network: 4, 2 or 1 (2 and 1 pixel-unshuffle)
+    features: int = 64  # RRDBNet feature width (ESRGAN: 64)
+    blocks: int = 23  # RRDB blocks in the trunk (ESRGAN: 23)
+    growth: int = 32  # growth channels inside each dense block (ESRGAN: 32)
+    patch: int = 64  # side of the low-resolution training crop; the HR crop is patch*scale
+    degradation: Degradation = "bicubic"  # how LR inputs are made: bicubic, real-esrgan(-2)
+    stage: Literal["psnr", "gan"] = "psnr"  # psnr: L1 only; gan: L1 + perceptual + adversarial
+    init_weights: str = ""  # weights folder (or "starter") that G starts from: a PSNR model
+    pixel_weight: float = 1.0  # weight of the L1 pixel loss
+    perceptual_weight: float = 1.0  # weight of the VGG19 loss (gan stage; needs local weights)
+    gan_weight: float = 0.1  # weight of the adversarial loss (gan stage)
+    d_features: int = 64  # base width of the U-Net discriminator (gan stage)
+    betas: tuple[float, float] = (0.9, 0.99)  # Adam betas of ESRGAN/Real-ESRGAN
+    lr_g: float = 2e-4  # generator Adam step size (Real-ESRNet: 2e-4; GAN stage: 1e-4)
+    lr_d: float = 1e-4  # discriminator Adam step size (Real-ESRGAN: 1e-4)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.scale not in (1, 2, 4):
+            raise ConfigError(f"scale must be 1, 2 or 4, got {self.scale}")
+        if min(self.features, self.blocks, self.growth, self.d_features) < 1:
+            raise ConfigError("features, blocks, growth and d_features must be at least 1")
+        if self.patch < 8 or (self.patch * self.scale) % 8:
+            raise ConfigError(f"patch must be at least 8 and patch*scale a multiple of 8 (the "
+                              f"U-Net discriminator halves it 3 times); got patch={self.patch}")
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # PSNR stage, small RRDBNet x4 on the bundled photos, on a 2-core CPU.
+    "starter": {"features": 32, "blocks": 4, "growth": 16, "patch": 24, "batch_size": 16,
+                "steps": 1200, "lr_g": 5e-4, "lr_decay_fraction": 0.4, "sample_every": 300,
+                "checkpoint_every": 300, "log_every": 25},
+    # GAN stage on top of the bundled starter (run `starter` first, or point init_weights).
+    "starter-gan": {"features": 32, "blocks": 4, "growth": 16, "patch": 24, "batch_size": 8,
+                    "steps": 300, "stage": "gan", "init_weights": "starter", "lr_g": 1e-4,
+                    "lr_d": 1e-4, "d_features": 32, "sample_every": 100,
+                    "checkpoint_every": 100, "log_every": 10},
+    # ESRGAN/Real-ESRNet on a GPU: --data FOLDER_OF_HR_IMAGES --preset full
+    "full": {"features": 64, "blocks": 23, "growth": 32, "patch": 64, "batch_size": 16,
+             "steps": 400_000, "lr_g": 2e-4, "lr_decay_fraction": 0.5,
+             "degradation": "real-esrgan-2", "workers": 8, "sample_every": 5000,
+             "checkpoint_every": 5000, "log_every": 100},
+    # Real-ESRGAN's GAN stage: --preset full-gan --set init_weights=RUN/weights
+    "full-gan": {"features": 64, "blocks": 23, "growth": 32, "patch": 64, "batch_size": 16,
+                 "steps": 400_000, "stage": "gan", "lr_g": 1e-4, "lr_d": 1e-4,
+                 "degradation": "real-esrgan-2", "workers": 8, "sample_every": 5000,
+                 "checkpoint_every": 5000, "log_every": 100},
+}
+
+
+def _to01(images: torch.Tensor) -> torch.Tensor:
+    return images.add(1).div(2)
+
+
+def _pil_to01(image: Image.Image) -> torch.Tensor:
+    # PIL RGB -> (1, 3, H, W) float in [0, 1], on the CPU
+    return torch.from_numpy(np.array(image, dtype=np.float32)).div_(255).permute(2, 0, 1)[None]
+
+
+class SuperResTranslator(Translator):
+    name = "superres"
+    task = Task.SUPER_RESOLUTION
+    description = "Upscales photos x4 or x2 with an ESRGAN-family RRDBNet (tiled, any size)."
+    Config = SuperResConfig
+    presets = PRESETS
+    datasets = ("photos", "folder", "hf")
+    hub_repo = "gan-translate/superres"
+    image_mode = "RGB"
+    keeps_alpha = True
+    compare_in_demo = True
+    grid_columns = 3  # LR (nearest) | SR | HR
+    output = "image"
+    inputs = (
+        Param(name="image", kind="image", help="The low-resolution image to upscale."),
+        Param(name="scale", kind="choice", choices=("4", "2"), default="4",
+              help="Output size over input size; a x4 model gives x2 by resizing its output."),
+        Param(name="tile", kind="int", default=192, low=0, high=4096,
+              help="Tile side in input pixels (0 = whole image at once); bounds device memory."),
+        Param(name="overlap", kind="int", default=24, low=0, high=512,
+              help="Context pixels around each tile; enough of it makes tiles seamless."),
+        Param(name="precision", kind="choice", choices=("auto", "fp32", "fp16", "bf16"),
+              default="auto", help="auto: fp16 on CUDA, fp32 on the CPU."),
+    )
+    starter_weights = STARTER
+    examples = files("translate_superres") / "examples"  # held-out chelsea, public-domain astronaut
+
+    config: SuperResConfig
+
+    # ---- networks -------------------------------------------------------------------------
+
+    def build_generators(self) -> dict[str, torch.nn.Module]:
+        c = self.config
+        generator = RRDBNet(scale=c.scale, features=c.features, blocks=c.blocks, growth=c.growth)
+        self._init_from = self._load_init(generator)
+        return {"G": generator}
+
+    def _load_init(self, generator: RRDBNet) -> Path | None:
+        """Load `init_weights` into G if they are here; `make_dataset` refuses to train without.
+
+        Loading published weights whose config names a folder of another machine must still
+        work (they are overwritten anyway), so a missing folder only matters for training.
+        """
+        if not self.config.init_weights:
+            return None
+        folder = (Path(str(STARTER)) if self.config.init_weights == "starter"
+                  else Path(self.config.init_weights).expanduser())
+        if not (folder / "model.safetensors").is_file():
+            return None
+        from translate.hub.pretrained import from_pretrained, load_state_dict_strict
+
+        source = from_pretrained(folder, expected=type(self))
+        load_state_dict_strict(generator, source.generators["G"].state_dict(),
+                               source=f"init_weights {folder}")
+        return folder
+
+    def build_discriminators(self) -> dict[str, torch.nn.Module]:
+        if self.config.stage == "psnr":
+            return {}  # the engine then runs G updates only
+        return {"D": UNetDiscriminator(features=self.config.d_features)}
+
+    def make_dataset(self, source: Source, *, train: bool) -> torch.utils.data.Dataset:
+        if train and self.config.init_weights and self._init_from is None:
+            raise WeightsError(f"init_weights {self.config.init_weights!r}: no weights folder "
+                               "there (train the psnr stage first, e.g. --preset starter)")
+        c = self.config
+        return PairDataset(source, scale=c.scale, patch=c.patch, train=train,
+                           kind=c.degradation)
+
+    # ---- one step -------------------------------------------------------------------------
+
+    def generate(self, nets: Networks, batch: Batch) -> Batch:
+        return {"sr": nets.G(_to01(batch["lr"]))}
+
+    def discriminator_loss(self, nets: Networks, batch: Batch, generated: Batch) -> Losses:
+        real, fake = discriminator_loss("nonsaturating", nets.D(_to01(batch["image"])),
+                                        nets.D(generated["sr"]))
+        return {"real": real, "fake": fake}
+
+    def generator_loss(self, nets: Networks, batch: Batch, generated: Batch) -> Losses:
+        c, sr, hr = self.config, generated["sr"], _to01(batch["image"])
+        losses = {"l1": c.pixel_weight * F.l1_loss(sr, hr)}
+        if c.stage == "gan":
+            vgg = self._perceptual(sr.device)
+            if vgg is not None:
+                losses["perceptual"] = c.perceptual_weight * vgg(sr, hr)
+            losses["adversarial"] = c.gan_weight * generator_loss("nonsaturating", nets.D(sr))
+        return losses
+
+    def _perceptual(self, device: torch.device) -> perceptual.PerceptualLoss | None:
+        if self.config.perceptual_weight <= 0 or not perceptual.available():
+            return None
+        cache = self.__dict__.setdefault("_vgg", {})  # not a submodule: never saved
+        if device not in cache:
+            cache[device] = perceptual.PerceptualLoss().to(device)
+        return cache[device]
+
+    # ---- sample grids ---------------------------------------------------------------------
+
+    def sample_inputs(self, heldout: Batch, count: int) -> Batch:
+        rows = max(1, count // self.grid_columns)
+        return {"lr": heldout["lr"][:rows], "hr": heldout["image"][:rows]}
+
+    def sample(self, generators: Networks, inputs: Batch) -> torch.Tensor:
+        lr, hr = inputs["lr"], inputs["hr"]
+        sr = generators.G(_to01(lr)).clamp(0, 1).mul(2).sub(1)
+        nearest = F.interpolate(lr, size=hr.shape[-2:], mode="nearest")
+        return torch.stack([nearest, sr.to(hr.dtype), hr], 1).flatten(0, 1)
+
+    # ---- use ------------------------------------------------------------------------------
+
+    def upscale(self, image: Image.Image, *, tile: int = 192, overlap: int = 24,
+                precision: str = "auto") -> Image.Image:
+        """The network's own upscaling (x`config.scale`) of an RGB image, tiled."""
+        device = self.device
+        if precision == "auto":
+            precision = "fp16" if device.type == "cuda" else "fp32"
+        if precision == "fp16" and device.type != "cuda":
+            raise ConfigError("precision fp16 needs CUDA; use fp32 or bf16 on the CPU")
+        generator = self.generators["G"]
+        pixels = upscale_tiled(generator, _pil_to01(image), scale=self.config.scale, tile=tile,
+                               overlap=overlap, multiple=generator.multiple, device=device,
+                               dtype=PRECISIONS[precision])
+        return Image.fromarray(pixels)
+
+    def infer(self, *, image: Image.Image, scale: str = "4", tile: int = 192, overlap: int = 24,
+              precision: str = "auto") -> list[Image.Image]:
+        outscale = int(scale)
+        width, height = image.size
+        check_pixels(width * outscale, height * outscale,
+                     name=f"x{outscale} of the {width}x{height} input")
+        alpha = image.getchannel("A") if image.mode in ("RGBA", "LA") else None
+        if alpha is not None and alpha.getextrema()[0] == 255:
+            alpha = None  # opaque: RGBA only because the reader keeps alpha for us
+        result = self.upscale(image.convert("RGB"), tile=tile, overlap=overlap,
+                              precision=precision)
+        size = (width * outscale, height * outscale)
+        if result.size != size:
+            # Real-ESRGAN's --outscale: another factor than the network's is a resize of its
+            # output (down for x2 from a x4 model: sharper than a x2 network would be).
+            result = result.resize(size, Image.LANCZOS)
+        if alpha is not None:
+            # Transparency is a mask, not a photo: the network never saw one.
+            result.putalpha(alpha.resize(size, Image.BICUBIC))
+        return [result]
+
+    # ---- judging --------------------------------------------------------------------------
+
+    def evaluate(self, heldout: Source, train: Source) -> dict[str, float]:
+        """PSNR/SSIM (Y, border = scale) on held-out images downscaled by bicubic.
+
+        The baseline is bicubic upscaling of the same low-resolution input.
+        """
+        s = self.config.scale
+        scores: dict[str, list[float]] = {k: [] for k in ("psnr", "ssim", "bicubic_psnr",
+                                                           "bicubic_ssim")}
+        for index in range(len(heldout)):
+            hr_image = heldout[index]["image"].convert("RGB")
+            width, height = hr_image.size
+            hr = np.asarray(hr_image)[: height - height % s, : width - width % s]
+            lr = bicubic(hr, (hr.shape[1] // s, hr.shape[0] // s))
+            sr = np.asarray(self.upscale(Image.fromarray(lr)))
+            baseline = bicubic(lr, (hr.shape[1], hr.shape[0]))
+            for prefix, result in (("", sr), ("bicubic_", baseline)):
+                scores[f"{prefix}psnr"].append(psnr_y(result, hr, border=s))
+                scores[f"{prefix}ssim"].append(ssim_y(result, hr, border=s))
+        means = {k: float(np.mean(v)) for k, v in scores.items()}
+        return {"psnr_y": means["psnr"], "psnr_y_bicubic_baseline": means["bicubic_psnr"],
+                "psnr_y_gain_db": means["psnr"] - means["bicubic_psnr"],
+                "ssim_y": means["ssim"], "ssim_y_bicubic_baseline": means["bicubic_ssim"],
+                "images": float(len(heldout))}
+
+    # ---- provenance -----------------------------------------------------------------------
+
+    def save_pretrained(self, folder: str | Path, **options: Any) -> Path:
+        provenance = dict(options.pop("provenance", None) or {})
+        if "steps" in provenance:  # a training run: say which losses it really used
+            provenance["notes"] = self.training_notes()
+        return super().save_pretrained(folder, provenance=provenance, **options)
+
+    def training_notes(self) -> str:
+        c = self.config
+        if c.stage == "psnr":
+            notes = f"Stage psnr: L1 loss only, LR inputs by {c.degradation} degradation."
+        else:
+            vgg = ("on (VGG19 weights from the torch hub cache)" if perceptual.available()
+                   and c.perceptual_weight > 0 else
+                   f"OFF (no VGG19 weights at {perceptual.vgg19_path()})"
+                   if c.perceptual_weight > 0 else "off (perceptual_weight=0)")
+            notes = (f"Stage gan: L1 x{c.pixel_weight} + adversarial x{c.gan_weight} "
+                     f"(U-Net discriminator, spectral norm) + perceptual x{c.perceptual_weight}, "
+                     f"perceptual term {vgg}; LR inputs by {c.degradation} degradation.")
+        if c.init_weights:
+            notes += f" Generator initialised from {c.init_weights!r}."
+        return notes
