@@ -115,6 +115,8 @@ class Translator(nn.Module, metaclass=ABCMeta):
     inputs: ClassVar[tuple[Param, ...]]  # what infer takes
     output: ClassVar[Literal["images", "image"]] = "images"  # a set of samples, or one per input
     image_mode: ClassVar[Literal["L", "RGB"]] = "RGB"  # the pixel format its networks see
+    keeps_alpha: ClassVar[bool] = False  # image inputs reach infer as RGBA, transparency kept
+    compare_in_demo: ClassVar[bool] = False  # the demo shows input and output on a slider
     grid_columns: ClassVar[int] = 8  # columns of the training sample grid
     starter_weights: ClassVar[Traversable | Path | None] = None  # Hub-layout folder in the package
 

@@ -113,8 +113,12 @@ def _build_tab(cls: type[Translator], models: ModelCache) -> None:
             widgets = _widgets(cls)
             run = gr.Button("Run", variant="primary", elem_id=f"{cls.name}-run")
         with gr.Column():
-            output = gr.Image(label="result", type="pil", format="png", interactive=False,
-                              elem_id=f"{cls.name}-output")
+            if cls.compare_in_demo:  # before | after, the input enlarged to the output's size
+                output = gr.ImageSlider(label="before | after", type="pil", format="png",
+                                        interactive=False, elem_id=f"{cls.name}-output")
+            else:
+                output = gr.Image(label="result", type="pil", format="png", interactive=False,
+                                  elem_id=f"{cls.name}-output")
     run.click(_handler(cls, models, list(widgets)), inputs=list(widgets.values()),
               outputs=output, api_name=cls.name, preprocess=False)
 
@@ -158,13 +162,16 @@ def _widget(translator: str, param: Param) -> gr.components.Component:
 
 
 def _handler(cls: type[Translator], models: ModelCache,
-             names: list[str]) -> Callable[..., Image.Image]:
-    def run(*values: Any) -> Image.Image:
+             names: list[str]) -> Callable[..., Image.Image | tuple[Image.Image, Image.Image]]:
+    def run(*values: Any) -> Image.Image | tuple[Image.Image, Image.Image]:
         try:
             params = _to_params(cls, dict(zip(names, values, strict=True)))
             translator = models.get(cls)
             with torch.no_grad():
                 images = translator.infer(**params)
+            if cls.compare_in_demo:
+                return _before_after(next(params[p.name] for p in cls.inputs
+                                          if p.kind == "image"), images[0])
             return _for_display(images)
         except TranslateError as error:
             raise gr.Error(str(error), print_exception=False) from None
@@ -190,7 +197,8 @@ def _to_params(cls: type[Translator], values: dict[str, Any]) -> dict[str, Any]:
         if param.kind == "image":
             if not value:
                 raise TranslateError(f"upload an image for {param.name!r}")
-            value = open_image(_upload(value, "upload"), mode=cls.image_mode,
+            value = open_image(_upload(value, "upload"),
+                               mode="RGBA" if cls.keeps_alpha else cls.image_mode,
                                max_pixels=MAX_UPLOAD_PIXELS, name="upload")
         elif param.kind == "mask":
             image, value = _image_and_mask(value, cls.image_mode)
@@ -219,6 +227,13 @@ def _image_and_mask(editor: dict[str, Any] | None, mode: str) -> tuple[Image.Ima
             painted = painted.resize(image.size, Image.NEAREST)
         mask.paste(255, mask=painted.getchannel("A").point(lambda a: 255 if a else 0))
     return image, mask
+
+
+def _before_after(before: Image.Image, after: Image.Image) -> tuple[Image.Image, Image.Image]:
+    """The input at the output's size (nearest neighbour: its own pixels), then the output."""
+    if before.size != after.size:
+        before = before.resize(after.size, Image.NEAREST)
+    return before.convert(after.mode), after
 
 
 def _for_display(images: list[Image.Image]) -> Image.Image:

@@ -204,7 +204,7 @@ def _infer_command(cls: type[Translator]) -> click.Command:
                 written.append(save_image(image, out_dir / f"{cls.name}-{index:03d}.png"))
         else:
             for path in values["inputs"]:
-                image = open_image(path, mode=cls.image_mode)
+                image = open_image(path, mode="RGBA" if cls.keeps_alpha else cls.image_mode)
                 for index, result in enumerate(translator.infer(**{positional.name: image},
                                                                 **params)):
                     suffix = f"-{index}" if index else ""
