@@ -1,0 +1,208 @@
+"""Reference checkpoints: key layout detection, stray statistics, exact outputs, clear errors.
+
+State dicts are built from the public key layout of the reference `ResnetGenerator`
+(junyanz/pytorch-CycleGAN-and-pix2pix, models/networks.py), and the expected outputs come
+from `reference_forward` below: the reference network's computation written out with
+torch.nn.functional on those keys, independently of our modules.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from translate.cli import main
+from translate.errors import WeightsError
+from translate.hub.pretrained import from_pretrained
+from translate_cyclegan.importer import convert
+from translate_cyclegan.translator import CycleGANTranslator
+
+
+def reference_keys(*, width: int, blocks: int, norm: str = "instance",
+                   dropout: bool = False) -> dict[str, tuple[int, ...]]:
+    """Key -> shape of a reference ResnetGenerator(3, 3, ngf=width, n_blocks=blocks)."""
+    bias = norm == "instance"  # the reference drops conv biases before batch norm
+    keys: dict[str, tuple[int, ...]] = {}
+
+    def conv(index: str, out: int, inp: int, k: int, with_bias: bool = bias,
+             transposed: bool = False) -> None:
+        keys[f"{index}.weight"] = (inp, out, k, k) if transposed else (out, inp, k, k)
+        if with_bias:
+            keys[f"{index}.bias"] = (out,)
+
+    def norm_layer(index: str, channels: int) -> None:
+        if norm == "batch":
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                keys[f"{index}.{name}"] = (channels,)
+            keys[f"{index}.num_batches_tracked"] = ()
+
+    conv("model.1", width, 3, 7)
+    norm_layer("model.2", width)
+    conv("model.4", width * 2, width, 3)
+    norm_layer("model.5", width * 2)
+    conv("model.7", width * 4, width * 2, 3)
+    norm_layer("model.8", width * 4)
+    second = 6 if dropout else 5
+    for block in range(10, 10 + blocks):
+        conv(f"model.{block}.conv_block.1", width * 4, width * 4, 3)
+        norm_layer(f"model.{block}.conv_block.2", width * 4)
+        conv(f"model.{block}.conv_block.{second}", width * 4, width * 4, 3)
+        norm_layer(f"model.{block}.conv_block.{second + 1}", width * 4)
+    up = 10 + blocks
+    conv(f"model.{up}", width * 2, width * 4, 3, transposed=True)
+    norm_layer(f"model.{up + 1}", width * 2)
+    conv(f"model.{up + 3}", width, width * 2, 3, transposed=True)
+    norm_layer(f"model.{up + 4}", width)
+    conv(f"model.{up + 7}", 3, width, 7, with_bias=True)
+    return keys
+
+
+def reference_state(*, seed: int = 0, **layout) -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    state = {}
+    for key, shape in reference_keys(**layout).items():
+        if key.endswith("num_batches_tracked"):
+            state[key] = torch.tensor(7)
+        elif key.endswith("running_var"):
+            state[key] = torch.rand(shape, generator=generator) + 0.5
+        else:
+            state[key] = torch.randn(shape, generator=generator) * 0.1
+    return state
+
+
+def reference_forward(state: dict[str, torch.Tensor], images: torch.Tensor, *, blocks: int,
+                      norm: str = "instance", dropout: bool = False) -> torch.Tensor:
+    """The reference ResnetGenerator in eval mode, written out on its state dict."""
+
+    def conv(x, index, stride=1, padding=0):
+        return F.conv2d(x, state[f"{index}.weight"], state.get(f"{index}.bias"), stride, padding)
+
+    def up(x, index):
+        return F.conv_transpose2d(x, state[f"{index}.weight"], state.get(f"{index}.bias"),
+                                  stride=2, padding=1, output_padding=1)
+
+    def normalise(x, index):
+        if norm == "instance":
+            return F.instance_norm(x, eps=1e-5)
+        return F.batch_norm(x, state[f"{index}.running_mean"], state[f"{index}.running_var"],
+                            state[f"{index}.weight"], state[f"{index}.bias"], eps=1e-5)
+
+    x = F.relu(normalise(conv(F.pad(images, (3,) * 4, mode="reflect"), "model.1"), "model.2"))
+    x = F.relu(normalise(conv(x, "model.4", 2, 1), "model.5"))
+    x = F.relu(normalise(conv(x, "model.7", 2, 1), "model.8"))
+    second = 6 if dropout else 5
+    for block in range(10, 10 + blocks):
+        prefix = f"model.{block}.conv_block"
+        y = F.relu(normalise(conv(F.pad(x, (1,) * 4, mode="reflect"), f"{prefix}.1"),
+                             f"{prefix}.2"))
+        y = normalise(conv(F.pad(y, (1,) * 4, mode="reflect"), f"{prefix}.{second}"),
+                      f"{prefix}.{second + 1}")
+        x = x + y
+    first_up = 10 + blocks
+    x = F.relu(normalise(up(x, f"model.{first_up}"), f"model.{first_up + 1}"))
+    x = F.relu(normalise(up(x, f"model.{first_up + 3}"), f"model.{first_up + 4}"))
+    return torch.tanh(conv(F.pad(x, (3,) * 4, mode="reflect"), f"model.{first_up + 7}"))
+
+
+def save(state: dict[str, torch.Tensor], path: Path) -> Path:
+    torch.save(state, path)
+    return path
+
+
+@pytest.mark.parametrize("blocks", [6, 9])
+def test_imported_generator_matches_the_reference_computation(tmp_path, blocks):
+    state = reference_state(width=8, blocks=blocks)
+    translator = convert(save(state, tmp_path / "latest_net_G_A.pth"))
+    assert translator.config.blocks == blocks and translator.config.width == 8
+    images = torch.rand(2, 3, 36, 44, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    with torch.no_grad():
+        ours = translator.generators.G_A(images)
+        expected = reference_forward(state, images, blocks=blocks)
+    assert (ours - expected).abs().max() < 1e-5
+
+
+def test_stray_instance_norm_statistics_of_old_files_are_ignored(tmp_path):
+    state = reference_state(width=4, blocks=6)
+    # PyTorch < 0.4 saved running statistics for every InstanceNorm layer.
+    for index in ("model.2", "model.5", "model.12.conv_block.2", "model.20"):
+        channels = 4 if index in ("model.2", "model.20") else 8 if index == "model.5" else 16
+        state[f"{index}.running_mean"] = torch.zeros(channels)
+        state[f"{index}.running_var"] = torch.ones(channels)
+        state[f"{index}.num_batches_tracked"] = torch.tensor(0)
+    translator = convert(save(state, tmp_path / "horse2zebra.pth"))
+    images = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert (translator.generators.G_A(images)
+                - reference_forward(state, images, blocks=6)).abs().max() < 1e-5
+
+
+def test_batch_norm_and_dropout_variants_are_detected(tmp_path):
+    state = reference_state(width=4, blocks=6, norm="batch", dropout=True)
+    translator = convert(save(state, tmp_path / "g.pth"))
+    assert translator.config.norm == "batch" and translator.config.dropout
+    images = torch.rand(1, 3, 24, 28) * 2 - 1
+    with torch.no_grad():
+        ours = translator.generators.G_A(images)
+    assert (ours - reference_forward(state, images, blocks=6, norm="batch",
+                                     dropout=True)).abs().max() < 1e-5
+
+
+def test_data_parallel_and_wrapped_files_load(tmp_path):
+    state = reference_state(width=4, blocks=6)
+    wrapped = {"state_dict": {f"module.{k}": v for k, v in state.items()}}
+    translator = convert(save(wrapped, tmp_path / "g.pth"), direction="BtoA")
+    assert translator.config.directions == "BtoA"
+    assert torch.equal(translator.generators.G_B.state_dict()["model.1.weight"],
+                       state["model.1.weight"])
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda s: s.pop("model.13.conv_block.5.weight"), "missing key 'model.13.conv_block.5.weight'"),
+    (lambda s: s.update({"model.1.weights": torch.zeros(1)}), "unexpected key 'model.1.weights'"),
+    (lambda s: s.update({"model.4.bias": torch.zeros(3)}), "'model.4.bias' has shape (3,)"),
+    (lambda s: s.pop("model.1.weight"), "not a reference ResnetGenerator"),
+])
+def test_a_bad_file_gives_one_line_naming_the_key(tmp_path, change, message):
+    state = reference_state(width=4, blocks=6)
+    change(state)
+    with pytest.raises(WeightsError) as error:
+        convert(save(state, tmp_path / "bad.pth"))
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_files_that_need_unpickling_code_are_refused(tmp_path):
+    path = tmp_path / "evil.pth"
+    torch.save({"model.1.weight": torch.zeros(1), "extra": Path("x")}, path)
+    with pytest.raises(WeightsError, match="not a plain-tensor checkpoint"):
+        convert(path)
+
+
+def test_translate_import_then_infer_in_the_imported_direction(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path / "home"))
+    state = reference_state(width=4, blocks=9)
+    source = save(state, tmp_path / "latest_net_G_B.pth")
+    assert main(["import", "cyclegan", str(source), "--direction", "BtoA",
+                 "--out", str(tmp_path / "imported")]) == 0
+    loaded = from_pretrained(tmp_path / "imported", expected=CycleGANTranslator)
+    assert loaded.config.blocks == 9
+    pixels = np.random.default_rng(0).integers(0, 256, (30, 41, 3), np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "in.png")
+    common = ["--weights", str(tmp_path / "imported"), "--out", str(tmp_path / "out")]
+    assert main(["infer", "cyclegan", str(tmp_path / "in.png"), "--direction", "BtoA",
+                 *common]) == 0
+    result = np.asarray(Image.open(tmp_path / "out" / "in.png")).astype(int)
+    # infer reflects the bottom/right edges up to 32x44 (multiples of 4), then crops back
+    images = torch.from_numpy(pixels).permute(2, 0, 1)[None].float() / 127.5 - 1
+    with torch.no_grad():
+        output = reference_forward(state, F.pad(images, (0, 3, 0, 2), mode="reflect"), blocks=9)
+    expected = output[0, :, :30, :41].add(1).mul(127.5).round().permute(1, 2, 0).numpy()
+    assert result.shape == pixels.shape and np.abs(result - expected).max() <= 1
+    capsys.readouterr()
+    assert main(["infer", "cyclegan", str(tmp_path / "in.png"), "--direction", "AtoB",
+                 *common]) == 1
+    assert "translate BtoA only" in capsys.readouterr().err

@@ -1,0 +1,225 @@
+"""cyclegan: unpaired image-to-image translation in both directions (Zhu et al. 2017)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from translate import Batch, Losses, Networks, Param, Task, TrainConfig, Translator
+from translate.config import config_to_dict
+from translate.data.pipeline import to_tensor
+from translate.data.sources import Source
+from translate.engine.samples import tensor_to_pil
+from translate.errors import ConfigError, WeightsError
+from translate.losses import discriminator_loss, generator_loss
+from translate.nn import crop_to, pad_to_multiple
+from translate_cyclegan.data import UnpairedDataset
+from translate_cyclegan.evaluation import evaluate_translation
+from translate_cyclegan.model import HistoryPatchDiscriminator, ResnetGenerator, reference_init
+
+Direction = Literal["AtoB", "BtoA"]
+# Which generator runs each direction: G_A maps A to B, G_B maps B to A (the reference's names).
+GENERATOR = {"AtoB": "G_A", "BtoA": "G_B"}
+
+
+@dataclass(kw_only=True)
+class CycleGANConfig(TrainConfig):
+    image_size: int = 256  # side of the random training crop (--crop_size); a multiple of 4
+    load_size: int = 286  # images are resized to this shorter side before the crop (--load_size)
+    blocks: int = 9  # residual blocks per generator: the paper uses 9 at 256 px, 6 at 128 px
+    width: int = 64  # generator channels at full resolution (ngf); 4x this in the blocks
+    dropout: bool = False  # dropout in the residual blocks (the reference's CycleGAN has none)
+    d_width: int = 64  # channels of the PatchGAN's first layer (ndf)
+    d_layers: int = 3  # PatchGAN depth; 3 makes each output judge a 70x70 patch
+    norm: Literal["instance", "batch"] = "instance"  # instance norm, as in the paper
+    lambda_cycle: float = 10.0  # weight of both cycle-consistency L1 terms (lambda_A, lambda_B)
+    lambda_identity: float = 0.5  # identity L1 weight as a share of lambda_cycle (0 = off)
+    history: int = 50  # fakes each D remembers and is shown half the time (0 = only new ones)
+    directions: Literal["both", "AtoB", "BtoA"] = "both"  # trained directions (one if imported)
+    batch_size: int = 1  # the paper trains with single images
+    lr_decay_fraction: float = 0.5  # 100 epochs constant then 100 decaying, as in the paper
+    ema_decay: float = 0.0  # the reference keeps no weight average
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.image_size % ResnetGenerator.stride or self.image_size < 16:
+            raise ConfigError(f"image_size must be a multiple of 4 and at least 16, "
+                              f"got {self.image_size}")
+        if self.blocks < 0 or self.width < 1 or self.d_width < 1 or self.d_layers < 1:
+            raise ConfigError("blocks must be >= 0 and width, d_width, d_layers >= 1")
+        if self.history < 0 or self.lambda_cycle < 0 or self.lambda_identity < 0:
+            raise ConfigError("history, lambda_cycle and lambda_identity must not be negative")
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # The bundled photo2painting task on a 2-core CPU in under 15 minutes: 64 px tiles and
+    # generators smaller than the paper's (6 blocks, 16 channels), so the weights stay small.
+    "starter": {"image_size": 64, "load_size": 72, "blocks": 6, "width": 16, "d_width": 32,
+                "batch_size": 1, "steps": 6000, "lr_decay_fraction": 0.5,
+                "sample_every": 1000, "checkpoint_every": 1000, "log_every": 50},
+    # The reference configuration on a GPU (resnet_9blocks, 256 px, batch 1): 200 epochs of
+    # horse2zebra's 1334 images; pass --data unpaired:PATH/TO/horse2zebra.
+    "full": {"steps": 266800, "lr_decay_fraction": 0.5, "workers": 4,
+             "sample_every": 5000, "checkpoint_every": 5000, "log_every": 100},
+}
+
+
+class CycleGANTranslator(Translator):
+    name = "cyclegan"
+    task = Task.UNPAIRED
+    description = ("Translates an image between two domains learned from unpaired examples "
+                   "(bundled: photo <-> painting), in either direction.")
+    Config = CycleGANConfig
+    presets = PRESETS
+    datasets = ("photo2painting", "unpaired", "hf", "folder")
+    hub_repo = "gan-translate/cyclegan"
+    image_mode = "RGB"
+    grid_columns = 6  # per row: A, G_A(A), G_B(G_A(A)), B, G_B(B), G_A(G_B(B))
+    inputs = (
+        Param(name="image", kind="image", help="Image to translate (any size)."),
+        Param(name="direction", kind="choice", choices=("AtoB", "BtoA"), default="AtoB",
+              help="AtoB maps domain A to B (bundled: photo to painting); BtoA the reverse."),
+    )
+    output = "image"
+    starter_weights = files("translate_cyclegan") / "starter"
+    examples = files("translate_cyclegan") / "examples"
+
+    config: CycleGANConfig
+
+    # ---- networks -----------------------------------------------------------------------------
+
+    def build_generators(self) -> dict[str, torch.nn.Module]:
+        c = self.config
+        return {name: reference_init(ResnetGenerator(width=c.width, blocks=c.blocks, norm=c.norm,
+                                                     dropout=c.dropout))
+                for name in ("G_A", "G_B")}
+
+    def build_discriminators(self) -> dict[str, torch.nn.Module]:
+        # D_A judges domain B (G_A's output) and D_B judges domain A, as in the reference.
+        c = self.config
+        return {name: reference_init(HistoryPatchDiscriminator(
+                    in_channels=3, width=c.d_width, layers=c.d_layers, norm=c.norm,
+                    history=c.history, image_size=c.image_size))
+                for name in ("D_A", "D_B")}
+
+    def make_dataset(self, source: Source, *, train: bool) -> UnpairedDataset:
+        c = self.config
+        return UnpairedDataset(source, size=c.image_size, load_size=c.load_size,
+                               mode=self.image_mode, train=train)
+
+    # ---- one adversarial step ------------------------------------------------------------------
+
+    def generate(self, nets: Networks, batch: Batch) -> Batch:
+        return {"fake_B": nets.G_A(batch["A"]), "fake_A": nets.G_B(batch["B"])}
+
+    def discriminator_loss(self, nets: Networks, batch: Batch, generated: Batch) -> Losses:
+        losses = {}
+        for critic, real, fake in (("D_A", batch["B"], generated["fake_B"]),
+                                   ("D_B", batch["A"], generated["fake_A"])):
+            shown = _unwrap(nets[critic]).history.query(fake)
+            real_logits, fake_logits = self._batched(nets[critic], real, shown)
+            losses[f"{critic}_real"], losses[f"{critic}_fake"] = discriminator_loss(
+                "lsgan", real_logits, fake_logits)
+        return losses
+
+    def generator_loss(self, nets: Networks, batch: Batch, generated: Batch) -> Losses:
+        c = self.config
+        real_a, real_b = batch["A"], batch["B"]
+        fake_b, fake_a = generated["fake_B"], generated["fake_A"]
+        identity = c.lambda_identity > 0
+        # Each generator runs once on its cycle input and, for the identity term, on a real
+        # image of its output domain (fed an image already in its target domain, a generator
+        # should leave it alone: this keeps colours from drifting, Zhu et al. 2017, 5.2).
+        rec_b, *idt_a = self._batched(nets.G_A, fake_a, *([real_b] if identity else []))
+        rec_a, *idt_b = self._batched(nets.G_B, fake_b, *([real_a] if identity else []))
+        losses = {
+            "G_A": generator_loss("lsgan", nets.D_A(fake_b)),
+            "G_B": generator_loss("lsgan", nets.D_B(fake_a)),
+            "cycle_A": c.lambda_cycle * F.l1_loss(rec_a, real_a),
+            "cycle_B": c.lambda_cycle * F.l1_loss(rec_b, real_b),
+        }
+        if identity:
+            weight = c.lambda_cycle * c.lambda_identity
+            losses["identity_A"] = weight * F.l1_loss(idt_a[0], real_b)
+            losses["identity_B"] = weight * F.l1_loss(idt_b[0], real_a)
+        return losses
+
+    def _batched(self, network: torch.nn.Module, *inputs: torch.Tensor) -> list[torch.Tensor]:
+        """network(x) for each input; in one call under instance norm, which normalises each
+        image on its own, so the result is the same and fewer, larger calls run faster."""
+        if self.config.norm != "instance" or len(inputs) == 1:
+            return [network(x) for x in inputs]
+        return list(network(torch.cat(inputs)).split([len(x) for x in inputs]))
+
+    # ---- seeing, using and judging ----------------------------------------------------------
+
+    def sample_inputs(self, heldout: Batch, count: int) -> Batch:
+        rows = max(1, count // self.grid_columns)
+        return {"A": heldout["A"][:rows], "B": heldout["B"][:rows]}
+
+    def sample(self, generators: Networks, inputs: Batch) -> torch.Tensor:
+        real_a, real_b = inputs["A"], inputs["B"]
+        fake_b, fake_a = generators.G_A(real_a), generators.G_B(real_b)
+        columns = [real_a, fake_b, generators.G_B(fake_b), real_b, fake_a, generators.G_A(fake_a)]
+        return torch.stack(columns, 1).flatten(0, 1)
+
+    @torch.no_grad()
+    def translate(self, images: torch.Tensor, direction: Direction) -> torch.Tensor:
+        """(N, 3, H, W) in [-1, 1], any H and W -> the other domain, same size."""
+        if self.config.directions not in ("both", direction):
+            raise WeightsError(f"these weights translate {self.config.directions} only "
+                               f"(imported from one reference generator); {direction} needs "
+                               "the other generator")
+        generator = self.generators[GENERATOR[direction]]
+        # The bottleneck's 3x3 reflection pads need at least 2 pixels at 1/4 resolution.
+        height, width = images.shape[-2:]
+        grow = (max(0, 8 - width), max(0, 8 - height))
+        if any(grow):
+            images = F.pad(images, (0, grow[0], 0, grow[1]), mode="replicate")
+        padded, _ = pad_to_multiple(images, ResnetGenerator.stride)
+        return crop_to(generator(padded.to(self.device)), (height, width))
+
+    def infer(self, *, image: Image.Image, direction: Direction = "AtoB") -> list[Image.Image]:
+        pixels = to_tensor(np.asarray(image.convert(self.image_mode)))[None]
+        return tensor_to_pil(self.translate(pixels, direction))
+
+    @torch.no_grad()
+    def evaluate(self, heldout: Source, train: Source) -> dict[str, float]:
+        """Cycle error, target-domain share by an independent classifier, Fréchet distance.
+
+        See `translate_cyclegan.evaluation`; every figure comes with its identity baseline.
+        """
+        data = self.make_dataset(heldout, train=False)
+        return evaluate_translation(self, data.domain(0), data.domain(1))
+
+    # ---- the Hub folder says when the networks are smaller than the paper's ----------------------
+
+    def save_pretrained(self, folder: str | Path, **options: Any) -> Path:
+        provenance = dict(options.pop("provenance", None) or {})
+        note = architecture_note(self.config)
+        if note:
+            provenance.setdefault("notes", note)
+        return super().save_pretrained(folder, provenance=provenance, **options)
+
+
+def architecture_note(config: CycleGANConfig) -> str:
+    """A sentence for the model card when the generators differ from the paper's."""
+    paper = {"blocks": 9, "width": 64}
+    ours = config_to_dict(config)
+    if all(ours[key] == value for key, value in paper.items()) or config.directions != "both":
+        return ""
+    return (f"The generators are smaller than the paper's resnet_9blocks (9 residual blocks, "
+            f"64 channels): {config.blocks} blocks of width {config.width}, trained on "
+            f"{config.image_size} px crops, so that training fits a laptop CPU.")
+
+
+def _unwrap(module: torch.nn.Module) -> torch.nn.Module:
+    """The module itself, under a DistributedDataParallel wrapper if there is one."""
+    return getattr(module, "module", module)
