@@ -1,0 +1,6 @@
+"""Makes the reference-layout helper beside these tests importable (importlib mode)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
