@@ -119,6 +119,9 @@ class Translator(nn.Module, metaclass=ABCMeta):
     compare_in_demo: ClassVar[bool] = False  # the demo shows input and output on a slider
     grid_columns: ClassVar[int] = 8  # columns of the training sample grid
     starter_weights: ClassVar[Traversable | Path | None] = None  # Hub-layout folder in the package
+    # Demo examples: a folder of images; for a translator with a mask input, X.mask.png
+    # next to X.png is the hole painted over it (a transparent layer or white on black).
+    examples: ClassVar[Traversable | Path | None] = None
 
     def __init__(self, config: TrainConfig) -> None:
         super().__init__()

@@ -121,6 +121,10 @@ def _build_tab(cls: type[Translator], models: ModelCache) -> None:
                                   elem_id=f"{cls.name}-output")
     run.click(_handler(cls, models, list(widgets)), inputs=list(widgets.values()),
               outputs=output, api_name=cls.name, preprocess=False)
+    rows = _example_rows(cls, widgets)
+    if rows:
+        gr.Examples(examples=rows, inputs=list(widgets.values()), label="examples",
+                    elem_id=f"{cls.name}-examples")
 
 
 def _widgets(cls: type[Translator]) -> dict[str, gr.components.Component]:
@@ -132,6 +136,36 @@ def _widgets(cls: type[Translator]) -> dict[str, gr.components.Component]:
             continue  # the mask editor's background is the image
         widgets[param.name] = _widget(cls.name, param)
     return widgets
+
+
+def _example_rows(cls: type[Translator], widgets: dict[str, Any]) -> list[list[Any]]:
+    """One row of widget values per image in the translator's `examples` folder.
+
+    A mask editor gets the image as its background and X.mask.png, when there is one, as
+    the painted layer; other widgets keep their defaults.
+    """
+    folder = cls.examples
+    if folder is None or not folder.is_dir():
+        return []
+    images = sorted((p for p in folder.iterdir() if ".mask." not in p.name
+                     and p.name.lower().endswith((".png", ".jpg", ".jpeg", ".webp"))),
+                    key=lambda p: p.name)
+    params = {p.name: p for p in cls.inputs}
+    rows = []
+    for image in images:
+        row: list[Any] = []
+        for name in widgets:
+            param = params[name]
+            if param.kind == "image":
+                row.append(str(image))
+            elif param.kind == "mask":
+                layer = folder / f"{image.name.rsplit('.', 1)[0]}.mask.png"
+                row.append({"background": str(image), "composite": str(image),
+                            "layers": [str(layer)] if layer.is_file() else []})
+            else:
+                row.append(param.default)
+        rows.append(row)
+    return rows
 
 
 def _widget(translator: str, param: Param) -> gr.components.Component:

@@ -187,6 +187,7 @@ def _infer_command(cls: type[Translator]) -> click.Command:
     def run(weights: str | None, revision: str | None, out: str, device: str,
             **values: Any) -> None:
         from translate.data.images import open_image, save_image
+        from translate.data.masks import hole_mask
         from translate.hub.resolve import load_translator
 
         translator, resolved = load_translator(cls, weights, revision=revision,
@@ -195,8 +196,10 @@ def _infer_command(cls: type[Translator]) -> click.Command:
         params = {p.name: values[p.name] for p in cls.inputs if p is not positional}
         for param in cls.inputs:
             if param.is_file and param is not positional and params.get(param.name):
-                mode = "L" if param.kind == "mask" else cls.image_mode
-                params[param.name] = open_image(params[param.name], mode=mode)
+                if param.kind == "mask":  # read with its alpha: a painted layer is a mask too
+                    params[param.name] = hole_mask(open_image(params[param.name], mode="RGBA"))
+                else:
+                    params[param.name] = open_image(params[param.name], mode=cls.image_mode)
         out_dir = Path(out)
         written: list[Path] = []
         if positional is None:

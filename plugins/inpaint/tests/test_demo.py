@@ -1,0 +1,173 @@
+"""The inpaint tab of the web demo, driven over HTTP with gradio_client and in a real browser.
+
+One server serves only the inpaint translator, with small untrained weights (the contract
+being tested, known pixels kept exactly, does not depend on training). Everything stays
+on 127.0.0.1; the browser test needs Debian's chromium and the playwright package.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pluggy
+import pytest
+import torch
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from translate.plugins import ENTRY_POINT_GROUP, Registry
+from translate_demo import app
+from translate_inpaint.translator import InpaintTranslator
+
+pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
+
+TINY = {"width": "8", "blocks": "1", "rates": "1,2", "d_width": "8", "d_layers": "3",
+        "image_size": "32"}
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRANSLATE_HOME", str(tmp_path_factory.mktemp("home")))
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        torch.manual_seed(0)
+        model = InpaintTranslator(InpaintTranslator.make_config("starter", TINY))
+        weights = model.save_pretrained(tmp_path_factory.mktemp("weights") / "inpaint")
+        mp.setattr(InpaintTranslator, "starter_weights", weights)
+        registry = Registry(pm=pluggy.PluginManager(ENTRY_POINT_GROUP),
+                            translators={"inpaint": InpaintTranslator})
+        demo = app.build_demo(registry, device="cpu")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        app.launch(demo, host="127.0.0.1", port=port, block=False)
+        try:
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(server: str, tmp_path_factory: pytest.TempPathFactory) -> Client:
+    return Client(server, download_files=str(tmp_path_factory.mktemp("downloads")),
+                  verbose=False)
+
+
+def write(image: Image.Image, path: Path) -> str:
+    image.save(path)
+    return str(path)
+
+
+def photo(height: int, width: int) -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def test_the_tab_takes_one_editor_and_the_resize_option(client: Client) -> None:
+    api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/inpaint"]
+    assert [p["parameter_name"] for p in api["parameters"]] == ["mask", "resize_mask"]
+
+
+def test_painting_a_hole_fills_it_and_keeps_every_other_pixel(client: Client,
+                                                              tmp_path: Path) -> None:
+    pixels = photo(256, 320)
+    background = write(Image.fromarray(pixels), tmp_path / "photo.png")
+    layer = np.zeros((256, 320, 4), np.uint8)
+    layer[100:140, 60:200] = 255  # an opaque white brush stroke on a transparent layer
+    editor = {"background": handle_file(background),
+              "layers": [handle_file(write(Image.fromarray(layer, "RGBA"), tmp_path / "l.png"))],
+              "composite": handle_file(background)}
+    out = np.asarray(Image.open(client.predict(editor, False, api_name="/inpaint")))
+    hole = layer[..., 3] > 0
+    assert out.shape == pixels.shape
+    np.testing.assert_array_equal(out[~hole], pixels[~hole])
+    assert not np.array_equal(out[hole], pixels[hole])
+
+
+def test_nothing_painted_returns_the_upload(client: Client, tmp_path: Path) -> None:
+    pixels = photo(256, 256)
+    background = write(Image.fromarray(pixels), tmp_path / "photo.png")
+    editor = {"background": handle_file(background), "layers": [],
+              "composite": handle_file(background)}
+    out = np.asarray(Image.open(client.predict(editor, False, api_name="/inpaint")))
+    np.testing.assert_array_equal(out, pixels)
+
+
+def test_no_upload_is_a_short_message(client: Client) -> None:
+    with pytest.raises(AppError, match="upload an image"):
+        client.predict(None, False, api_name="/inpaint")
+
+
+def test_the_bundled_examples_pair_each_photo_with_a_painted_layer() -> None:
+    folder = InpaintTranslator.examples
+    photos = sorted(p.name for p in folder.iterdir() if ".mask." not in p.name)
+    assert photos == ["chelsea.png", "china.png"]  # held-out photos: the model never saw them
+    for name in photos:
+        image = Image.open(folder / name)
+        layer = Image.open(folder / name.replace(".png", ".mask.png"))
+        assert layer.mode == "RGBA" and layer.size == image.size
+        share = (np.asarray(layer)[..., 3] > 0).mean()
+        assert 0.05 < share < 0.2
+
+
+# ---- a real browser --------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_a_user_paints_a_hole_in_the_browser(server: str, tmp_path: Path) -> None:
+    """Upload, wait for the brush, paint one stroke, run: the painted region changes only."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM) and not shutil.which("chromium"):
+        pytest.fail("the browser test needs Debian's chromium: apt-get install -y chromium")
+    pixels = photo(256, 256)
+    upload = write(Image.fromarray(pixels), tmp_path / "photo.png")
+    with playwright.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"])
+        try:
+            page = context.new_page()
+            page.goto(server)
+            page.locator("#inpaint-mask input[type=file]").set_input_files(upload)
+            # Drawing before the editor selects its brush loses the stroke.
+            page.locator("#inpaint-mask button.highlight[aria-label='Brush']").wait_for(
+                timeout=30_000)
+            canvas = page.locator("#inpaint-mask canvas").first
+            box = canvas.bounding_box()
+            y = box["y"] + box["height"] / 2
+            page.mouse.move(box["x"] + box["width"] * 0.3, y)
+            page.mouse.down()
+            page.mouse.move(box["x"] + box["width"] * 0.7, y, steps=4)
+            page.mouse.up()
+            page.locator("#inpaint-run").click()
+            result = page.locator("#inpaint-output img")
+            result.wait_for(timeout=60_000)
+            source = result.get_attribute("src")
+            data = page.request.get(source if source.startswith("http") else server + source)
+            (tmp_path / "out.png").write_bytes(data.body())
+        finally:
+            context.close()
+    out = np.asarray(Image.open(tmp_path / "out.png").convert("RGB"))
+    assert out.shape == pixels.shape
+    changed = (out != pixels).any(axis=-1)
+    rows = np.flatnonzero(changed.any(1))
+    # One horizontal stroke across the middle (the canvas may be wider than the picture):
+    # a band of rows changed, every pixel above and below it came back exactly.
+    assert 0 < changed.mean() < 0.3
+    assert rows.min() > 64 and rows.max() < 192
+
+
+def test_the_examples_load_into_the_editor_as_photo_and_painted_layer() -> None:
+    rows = app._example_rows(InpaintTranslator, {"mask": None, "resize_mask": None})
+    assert [Path(row[0]["background"]).name for row in rows] == ["chelsea.png", "china.png"]
+    assert [Path(row[0]["layers"][0]).name for row in rows] == ["chelsea.mask.png",
+                                                                 "china.mask.png"]
+    assert all(row[1] is False for row in rows)

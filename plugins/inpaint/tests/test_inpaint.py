@@ -1,0 +1,277 @@
+"""The inpaint plugin: masks, the inference contract (known pixels exact, mask policy), CLI."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from translate.cli import main
+from translate.data.masks import hole_array
+from translate.errors import ConfigError, DataError, ImageError
+from translate.testing import TranslatorTests
+from translate_inpaint.evaluation import hole_scores, telea
+from translate_inpaint.masks import MaskFiles, draw_mask, fixed_masks, hole_ratio
+from translate_inpaint.model import Generator
+from translate_inpaint.translator import InpaintTranslator
+
+# A few thousand parameters: the contract does not depend on the network's size.
+TINY = {"width": "8", "blocks": "1", "rates": "1,2", "d_width": "8", "d_layers": "3",
+        "image_size": "32", "eval_count": "4"}
+
+
+class TestInpaintTranslator(TranslatorTests):
+    translator = InpaintTranslator
+    overrides = TINY
+
+
+@pytest.fixture(scope="module")
+def model() -> InpaintTranslator:
+    torch.manual_seed(0)
+    return InpaintTranslator(InpaintTranslator.make_config("starter", TINY)).eval()
+
+
+def photo(height: int, width: int, seed: int = 0) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+
+
+def stroke_mask(height: int, width: int, box: tuple[int, int, int, int]) -> Image.Image:
+    mask = np.zeros((height, width), np.uint8)
+    top, left, bottom, right = box
+    mask[top:bottom, left:right] = 255
+    return Image.fromarray(mask)
+
+
+def fill(model: InpaintTranslator, image: Image.Image, mask: Image.Image, **kw) -> np.ndarray:
+    with torch.no_grad():
+        (result,) = model.infer(image=image, mask=mask, **kw)
+    assert result.size == image.size and result.mode == "RGB"
+    return np.asarray(result)
+
+
+# ---- masks -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["freeform", "rectangles", "mixed"])
+@pytest.mark.parametrize("area", [(0.1, 0.2), (0.3, 0.4)])
+def test_drawn_masks_cover_the_requested_share(kind: str, area: tuple[float, float]) -> None:
+    rng = np.random.default_rng(0)
+    ratios = [hole_ratio(draw_mask(rng, 64, kind=kind, area=area)) for _ in range(40)]
+    assert area[0] <= min(ratios) and max(ratios) <= area[1]
+    assert max(ratios) - min(ratios) > 0.03  # spread over the range, not one fixed size
+
+
+def test_masks_are_a_function_of_the_seed() -> None:
+    first, again = fixed_masks(5, 64, (0.1, 0.2), seed=3), fixed_masks(5, 64, (0.1, 0.2), seed=3)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    other = fixed_masks(5, 64, (0.1, 0.2), seed=4)
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other, strict=True))
+    assert set(np.unique(np.concatenate(first))) <= {0.0, 1.0}
+
+
+def test_free_form_masks_are_strokes_not_boxes() -> None:
+    mask = draw_mask(np.random.default_rng(1), 64, kind="freeform", area=(0.3, 0.4))
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    box = (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)
+    assert mask.sum() < 0.9 * box  # a box would fill its bounding box
+
+
+def test_mask_files_are_read_resized_and_checked(tmp_path: Path) -> None:
+    stroke_mask(40, 40, (0, 0, 20, 40)).save(tmp_path / "half.png")
+    masks = MaskFiles(tmp_path)
+    mask = masks(np.random.default_rng(0), 64)
+    assert mask.shape == (64, 64) and hole_ratio(mask) == pytest.approx(0.5)
+    with pytest.raises(DataError, match="no such mask folder"):
+        MaskFiles(tmp_path / "half.png")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match="no mask images"):
+        MaskFiles(empty)
+
+
+def test_mask_kind_files_needs_a_folder() -> None:
+    with pytest.raises(ConfigError, match="mask_dir"):
+        InpaintTranslator.make_config("starter", {"mask_kind": "files"})
+    with pytest.raises(ConfigError, match="hole_area"):
+        InpaintTranslator.make_config("starter", {"hole_area": "0.5,0.2"})
+
+
+def test_mask_modes_follow_one_rule() -> None:
+    painted = np.zeros((8, 8, 4), np.uint8)
+    painted[2:4, 2:6] = (255, 0, 0, 255)  # a red stroke on a transparent layer
+    assert hole_array(Image.fromarray(painted, "RGBA")).sum() == 8
+    opaque = np.zeros((8, 8, 4), np.uint8)
+    opaque[..., 3] = 255
+    opaque[0, :3, :3] = 255  # white on opaque black: read by value
+    assert hole_array(Image.fromarray(opaque, "RGBA")).sum() == 3
+    rgb = np.zeros((8, 8, 3), np.uint8)
+    rgb[5, 5, 1] = 1  # any non-zero channel
+    assert hole_array(Image.fromarray(rgb)).sum() == 1
+    assert hole_array(stroke_mask(8, 8, (0, 0, 2, 2)).convert("1")).sum() == 4
+
+
+# ---- the inference contract ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(37, 53), (64, 64), (300, 210), (7, 5)])
+def test_known_pixels_come_back_exactly(model: InpaintTranslator, size: tuple[int, int]) -> None:
+    height, width = size
+    image = photo(height, width)
+    top, left = height // 3, width // 4
+    box = (top, left, top + max(1, height // 4), left + max(1, width // 3))
+    result = fill(model, image, stroke_mask(height, width, box))
+    hole = np.zeros((height, width), bool)
+    hole[box[0]:box[2], box[1]:box[3]] = True
+    np.testing.assert_array_equal(result[~hole], np.asarray(image)[~hole])
+    assert not np.array_equal(result[hole], np.asarray(image)[hole])
+
+
+def test_a_big_hole_in_a_big_image_is_filled_at_reduced_scale(model: InpaintTranslator) -> None:
+    image = photo(700, 900, seed=1)
+    mask = Image.fromarray((draw_mask(np.random.default_rng(0), 700, kind="freeform",
+                                      area=(0.3, 0.4)) * 255).astype(np.uint8)).crop((0, 0, 900,
+                                                                                        700))
+    hole = hole_array(mask)
+    calls = []
+    original = model.fill
+    model.fill = lambda image, mask: calls.append(image.shape) or original(image, mask)
+    try:
+        result = fill(model, image, mask)
+    finally:
+        del model.fill
+    assert max(calls[0][-2:]) <= model.config.infer_max_side
+    np.testing.assert_array_equal(result[~hole], np.asarray(image)[~hole])
+
+
+def test_an_empty_mask_returns_the_input(model: InpaintTranslator) -> None:
+    image = photo(40, 30)
+    result = fill(model, image, Image.new("L", image.size, 0))
+    np.testing.assert_array_equal(result, np.asarray(image))
+
+
+def test_a_full_mask_gives_a_guess_and_a_warning(model: InpaintTranslator) -> None:
+    image = photo(40, 30)
+    with pytest.warns(UserWarning, match="whole image"):
+        result = fill(model, image, Image.new("L", image.size, 255))
+    # Nothing was known, so nothing of the input may survive: the result depends only on size.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        other = fill(model, photo(40, 30, seed=9), Image.new("L", image.size, 255))
+    np.testing.assert_array_equal(result, other)
+
+
+def test_a_mask_of_another_size_is_refused_unless_resized(model: InpaintTranslator) -> None:
+    image = photo(64, 48)
+    small = stroke_mask(32, 24, (8, 8, 16, 16))
+    with pytest.raises(ImageError, match=r"mask: 24x32 but the image is 48x64; pass --resize-mask"):
+        model.infer(image=image, mask=small)
+    result = fill(model, image, small, resize_mask=True)
+    hole = np.zeros((64, 48), bool)
+    hole[16:32, 16:32] = True
+    np.testing.assert_array_equal(result[~hole], np.asarray(image)[~hole])
+
+
+def test_generator_pads_any_size() -> None:
+    generator = Generator(width=8, blocks=1, downsamples=2)
+    image, mask = torch.zeros(1, 3, 64, 64), torch.ones(1, 1, 64, 64)
+    assert generator(image, mask).shape == (1, 3, 64, 64)
+    with pytest.raises(ValueError, match="rates"):
+        Generator(width=6, blocks=1, downsamples=0)
+
+
+# ---- evaluation ------------------------------------------------------------------------------
+
+
+def test_hole_scores_only_look_inside_the_hole() -> None:
+    truth = np.asarray(photo(32, 32))
+    hole = np.zeros((32, 32), bool)
+    hole[8:16, 8:16] = True
+    assert hole_scores(truth, truth, hole)[0] == 0.0
+    wrong = truth.copy()
+    wrong[~hole] = 0  # damage only known pixels: the hole figures do not move
+    l1, psnr, _ = hole_scores(wrong, truth, hole)
+    assert l1 == 0.0 and psnr == 100.0
+    wrong = truth.copy()
+    wrong[hole] = 255 - wrong[hole]
+    assert hole_scores(wrong, truth, hole)[0] > 0.2
+
+
+def test_telea_continues_a_smooth_image() -> None:
+    ramp = np.tile(np.linspace(0, 255, 64, dtype=np.float64), (64, 1))
+    truth = np.repeat(ramp.round().astype(np.uint8)[..., None], 3, axis=2)
+    hole = draw_mask(np.random.default_rng(0), 64, kind="freeform", area=(0.1, 0.2)) > 0
+    grey = truth.copy()
+    grey[hole] = 128
+    assert hole_scores(telea(truth, hole), truth, hole)[1] > hole_scores(grey, truth, hole)[1] + 10
+
+
+def test_evaluate_reports_both_ranges_next_to_telea(model: InpaintTranslator) -> None:
+    from translate.data.sources import open_source
+
+    source = open_source("photos")
+    metrics = model.evaluate(source.split("heldout"), source.split("train"))
+    assert metrics["heldout_crops"] == 4
+    for name, (low, high) in {"hole_10_20": (0.1, 0.2), "hole_30_40": (0.3, 0.4)}.items():
+        assert low <= metrics[f"{name}/hole_area"] <= high
+        for figure in ("l1", "psnr", "ssim"):
+            assert np.isfinite(metrics[f"{name}/{figure}"])
+            assert np.isfinite(metrics[f"{name}/{figure}_telea"])
+    # An untrained network is worse than the classical method: the figures can tell them apart.
+    assert metrics["hole_30_40/psnr"] < metrics["hole_30_40/psnr_telea"]
+
+
+# ---- the command line ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def weights(model: InpaintTranslator, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return model.save_pretrained(tmp_path_factory.mktemp("weights") / "inpaint")
+
+
+def test_cli_fills_the_hole_and_keeps_the_rest(weights: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture) -> None:
+    image = photo(90, 120)
+    image.save(tmp_path / "photo.png")
+    layer = np.zeros((90, 120, 4), np.uint8)
+    layer[30:60, 40:80] = (255, 0, 0, 255)  # a painted layer: transparency marks known pixels
+    Image.fromarray(layer, "RGBA").save(tmp_path / "mask.png")
+    code = main(["infer", "inpaint", str(tmp_path / "photo.png"), "--mask",
+                 str(tmp_path / "mask.png"), "--weights", str(weights), "--out",
+                 str(tmp_path / "out"), "--device", "cpu"])
+    assert code == 0, capsys.readouterr().err
+    result = np.asarray(Image.open(tmp_path / "out" / "photo.png"))
+    hole = layer[..., 3] > 0
+    assert result.shape == (90, 120, 3)
+    np.testing.assert_array_equal(result[~hole], np.asarray(image)[~hole])
+    assert not np.array_equal(result[hole], np.asarray(image)[hole])
+
+
+def test_cli_refuses_a_mask_of_another_size_in_one_line(weights: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    photo(90, 120).save(tmp_path / "photo.png")
+    stroke_mask(45, 60, (10, 10, 20, 20)).save(tmp_path / "mask.png")
+    args = ["infer", "inpaint", str(tmp_path / "photo.png"), "--mask", str(tmp_path / "mask.png"),
+            "--weights", str(weights), "--out", str(tmp_path / "out"), "--device", "cpu"]
+    assert main(args) == 1
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error == "error: mask: 60x45 but the image is 120x90; pass --resize-mask to stretch " \
+                    "it to the image"
+    assert not (tmp_path / "out").exists()
+    assert main([*args, "--resize-mask"]) == 0
+    assert Image.open(tmp_path / "out" / "photo.png").size == (120, 90)
+
+
+def test_training_notes_say_whether_the_perceptual_term_ran(
+        model: InpaintTranslator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # no VGG16 weights there
+    folder = model.save_pretrained(tmp_path / "w", provenance={"steps": 1})
+    notes = json.loads((folder / "config.json").read_text())["provenance"]["notes"]
+    assert "perceptual term OFF: no VGG16 weights" in notes
+    assert "perceptual term OFF" in (folder / "README.md").read_text()
+    assert model.perceptual_loss() is None
