@@ -39,7 +39,7 @@ def our_step(args: argparse.Namespace, batch: dict[str, torch.Tensor],
         "generator": args.generator, "width": str(args.width), "disc_width": str(args.width),
         "norm": args.norm, "batch_size": str(args.batch), "image_size": str(args.size),
         "load_size": str(args.size), "steps": "1000000", "mixed_precision": "no"})
-    source = open_source("gray2color")
+    source = open_source("photo2sketch")
     trainer = Trainer(cls, config, train_source=source.split("train"),
                       heldout_source=source.split("heldout"), out_dir=folder, device=args.device,
                       progress=False, command="bench")

@@ -23,9 +23,11 @@ from translate.hub.pretrained import from_pretrained
 from translate_pix2pix.data import (
     AlignedSource,
     FolderPairSource,
-    GrayToColorSource,
     HFPairSource,
     PairedDataset,
+    grey_to_colour,
+    pencil_sketch,
+    photo_to_sketch,
 )
 from translate_pix2pix.importer import convert
 from translate_pix2pix.model import UNetGenerator
@@ -214,14 +216,24 @@ def test_single_images_are_refused_in_one_line(tmp_path, capsys):
 
 
 def test_bundled_task_holds_whole_photos_out():
-    source = GrayToColorSource()
+    source = photo_to_sketch()
     heldout, train = source.split("heldout"), source.split("train")
     assert len(heldout) == len(PHOTOS_HELDOUT) == 2 and len(train) == len(source) - 2
     record = heldout[0]
-    assert record["A"].mode == "L" and record["B"].mode == "RGB" and min(record["B"].size) == 256
-    train_pixels = {np.asarray(train[i]["B"]).tobytes()[:4096] for i in range(len(train))}
-    assert all(np.asarray(heldout[i]["B"]).tobytes()[:4096] not in train_pixels
+    assert record["A"].mode == "RGB" and record["B"].mode == "L" and min(record["B"].size) == 256
+    train_pixels = {np.asarray(train[i]["A"]).tobytes()[:4096] for i in range(len(train))}
+    assert all(np.asarray(heldout[i]["A"]).tobytes()[:4096] not in train_pixels
                for i in range(len(heldout)))
+    grey, colour = grey_to_colour().split("heldout")[0]["A"], heldout[0]["A"]
+    assert grey.mode == "L" and grey.size == colour.size
+
+
+def test_pencil_sketch_whitens_flat_areas_and_draws_edges():
+    step = np.full((64, 64, 3), 200, np.uint8)
+    step[:, 32:] = 40
+    sketch = np.asarray(pencil_sketch(Image.fromarray(step)))
+    assert sketch[:, :20].min() == 255 and sketch[:, 44:].min() >= 250  # flat: white paper
+    assert sketch[:, 30:34].min() < 100  # the edge: a dark stroke
 
 
 # ---- inference ------------------------------------------------------------------------------
@@ -232,11 +244,11 @@ def test_any_size_in_same_size_out(fit):
     model = tiny().eval()
     image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (37, 201, 3), np.uint8))
     (out,) = model.infer(image=image, fit=fit)
-    assert out.size == image.size and out.mode == "RGB"
+    assert out.size == image.size and out.mode == "L"  # the starter draws greyscale sketches
 
 
-def test_lightness_is_kept_and_dropout_is_an_option():
-    model = tiny().eval()
+def test_lab_colourisation_keeps_lightness_and_dropout_is_an_option():
+    model = tiny(colour_space="lab", in_channels="1", out_channels="2").eval()
     image = Image.fromarray(np.random.default_rng(1).integers(0, 256, (64, 64, 3), np.uint8))
     plain = np.asarray(model.infer(image=image)[0], dtype=np.float64)
     grey = np.asarray(image.convert("L"), dtype=np.float64)
@@ -245,25 +257,28 @@ def test_lightness_is_kept_and_dropout_is_an_option():
     noisy = [np.asarray(model.infer(image=image, keep_dropout=True, seed=s)[0]) for s in (0, 0, 1)]
     assert np.array_equal(noisy[0], noisy[1]) and not np.array_equal(noisy[0], noisy[2])
     assert model.generators.G.training is False
+    source = grey_to_colour()
+    figures = model.evaluate(source.split("heldout"), source.split("train"))
+    assert figures["heldout_pairs"] == 12 and figures["ssim_baseline_input"] > 0.5
 
 
 def test_both_directions_train_and_the_reverse_is_asked_for_by_name(tmp_path):
     from translate.engine.trainer import train
 
-    overrides = {**TINY, "colour_space": "rgb", "out_channels": "3", "direction": "both",
-                 "steps": "1", "batch_size": "2", "evaluate_at_end": "false"}
+    overrides = {**TINY, "direction": "both", "steps": "1", "batch_size": "2",
+                 "evaluate_at_end": "false"}
     config = Pix2PixTranslator.make_config("starter", overrides)
-    source = GrayToColorSource()
+    source = photo_to_sketch()
     weights = train(Pix2PixTranslator, config, train_source=source.split("train"),
                     heldout_source=source.split("heldout"), out_dir=tmp_path / "run",
                     device="cpu", progress=False, command="test")
     model = from_pretrained(weights, expected=Pix2PixTranslator)
     assert set(model.generators) == {"G", "G_reverse"}
     colour = Image.new("RGB", (50, 30), (10, 200, 30))
-    (grey,) = model.infer(image=colour, direction="reverse")
-    assert grey.size == (50, 30) and grey.mode == "L"
-    (back,) = model.infer(image=grey, direction="forward")
-    assert back.size == (50, 30) and back.mode == "RGB"
+    (sketch,) = model.infer(image=colour, direction="forward")
+    assert sketch.size == (50, 30) and sketch.mode == "L"
+    (photo,) = model.infer(image=sketch, direction="reverse")  # sketch -> photo
+    assert photo.size == (50, 30) and photo.mode == "RGB"
     figures = model.evaluate(source.split("heldout"), source.split("train"))
     assert {"psnr", "reverse_psnr", "reverse_ssim_baseline_input"} <= set(figures)
     with pytest.raises(ConfigError, match="these weights translate AtoB only"):
@@ -291,7 +306,7 @@ def starter() -> Pix2PixTranslator:
 
 @pytest.fixture(scope="module")
 def starter_metrics(starter) -> dict[str, float]:
-    source = GrayToColorSource()
+    source = photo_to_sketch()
     with torch.no_grad():
         return starter.evaluate(source.split("heldout"), source.split("train"))
 

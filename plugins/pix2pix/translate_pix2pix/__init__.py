@@ -1,7 +1,13 @@
 """gan-translate plugin: pix2pix paired translation, its datasets and reference importer."""
 
 from translate import hookimpl
-from translate_pix2pix.data import AlignedSource, FolderPairSource, GrayToColorSource, HFPairSource
+from translate_pix2pix.data import (
+    AlignedSource,
+    FolderPairSource,
+    HFPairSource,
+    grey_to_colour,
+    photo_to_sketch,
+)
 from translate_pix2pix.importer import IMPORTER
 from translate_pix2pix.translator import Pix2PixTranslator
 
@@ -13,8 +19,10 @@ def register_translators(register):
 
 @hookimpl
 def register_dataset_sources(register):
-    register("gray2color", lambda _: GrayToColorSource(),
-             "greyscale -> colour pairs from the bundled photos (pix2pix's starter task)")
+    register("photo2sketch", lambda _: photo_to_sketch(),
+             "photo -> pencil sketch pairs from the bundled photos (pix2pix's starter task)")
+    register("gray2color", lambda _: grey_to_colour(),
+             "greyscale -> colour pairs from the bundled photos (colourisation)")
     register("aligned", lambda arg: AlignedSource(_needs(arg, "aligned:PATH")),
              "aligned:PATH — pix2pix's A|B images in PATH/train and PATH/val (or test)")
     register("paired", lambda arg: FolderPairSource(_needs(arg, "paired:PATH")),

@@ -9,14 +9,15 @@ Sources (registered as `--data` names by this plugin):
   side, in PATH/train/ (training) and PATH/val/ or PATH/test/ (held out).
 - `paired:PATH` — PATH/A/ and PATH/B/ holding files with the same names.
 - `hf-paired:NAME?a=COL&b=COL` — a Hugging Face dataset with two image columns.
-- `gray2color` — the bundled task: the photos of `translate.data.sources.photos_source`
-  as greyscale -> colour pairs, with the same held-out photos.
+- `photo2sketch` — the bundled starter task: the photos of
+  `translate.data.sources.photos_source` and their pencil sketches, same held-out photos.
+- `gray2color` — the same photos as greyscale -> colour pairs (colourisation).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl
@@ -136,17 +137,18 @@ class HFPairSource(HFSource):
         return open_image(value["path"] if isinstance(value, dict) else value, mode="RGB")
 
 
-class GrayToColorSource(Source):
-    """The bundled task: greyscale (A) -> colour (B) from the bundled photos.
+class BundledPairs(Source):
+    """Pairs made from the bundled photos by a fixed function of each photo.
 
     Every record is a whole photo, scaled so its shorter side is `scale` pixels; crops are
     taken later. The held-out photos are those of `photos_source` (chelsea, china), so no
     held-out pixel is ever trained on.
     """
 
-    def __init__(self, scale: int = 256) -> None:
+    def __init__(self, name: str, pair: Callable[[Image.Image], tuple[Image.Image, Image.Image]],
+                 scale: int = 256) -> None:
         photos = photos_source()
-        self.name, self.scale = "gray2color", scale
+        self.name, self.pair = name, pair
         self.colour = [_shorter_side(to_mode(photos[i]["image"], "RGB"), scale)
                        for i in range(len(photos))]
         self._heldout = list(photos.heldout_indices())
@@ -158,9 +160,32 @@ class GrayToColorSource(Source):
         return len(self.colour)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        colour = self.colour[index]
-        grey = colour.convert("L")  # ITU-R 601 luma, what "black and white" means to Pillow
-        return {"A": grey, "B": colour, "image": grey}
+        a, b = self.pair(self.colour[index])
+        return {"A": a, "B": b, "image": a}
+
+
+def pencil_sketch(photo: Image.Image, sigma: float = 6.0) -> Image.Image:
+    """The classic "colour dodge" pencil sketch: grey divided by its blurred negative.
+
+    Flat regions go white and every edge turns into a dark stroke whose weight follows its
+    contrast; squaring darkens the strokes to read like graphite. `sigma` (pixels, for
+    photos with a 256-pixel shorter side) sets how wide a stroke can be.
+    """
+    grey = np.asarray(photo.convert("L"), dtype=np.float32)
+    blurred = cv2.GaussianBlur(255.0 - grey, (0, 0), sigma * min(photo.size) / 256)
+    dodge = np.clip(grey / np.maximum(255.0 - blurred, 1.0), 0.0, 1.0)
+    return Image.fromarray(np.round(255 * dodge ** 2).astype(np.uint8), mode="L")
+
+
+def photo_to_sketch() -> BundledPairs:
+    """The bundled starter task: colour photo (A) -> pencil sketch (B)."""
+    return BundledPairs("photo2sketch", lambda photo: (photo, pencil_sketch(photo)))
+
+
+def grey_to_colour() -> BundledPairs:
+    """Greyscale (A) -> colour (B): colourisation, best trained with colour_space=lab."""
+    # ITU-R 601 luma, what "black and white" means to Pillow
+    return BundledPairs("gray2color", lambda photo: (photo.convert("L"), photo))
 
 
 def _shorter_side(image: Image.Image, size: int) -> Image.Image:
@@ -176,8 +201,8 @@ def needs_pairs(source: Source) -> None:
     root = source.parent if isinstance(source, Subset) else source
     if len(source) and not {"A", "B"} <= set(source[0]):
         raise DataError(f"{root.name}: pix2pix needs paired images (aligned:PATH, paired:PATH, "
-                        "hf-paired:NAME?a=COL&b=COL or gray2color); this source has single "
-                        "images")
+                        "hf-paired:NAME?a=COL&b=COL, photo2sketch or gray2color); this source "
+                        "has single images")
 
 
 # ---- tensors ------------------------------------------------------------------------------

@@ -75,12 +75,11 @@ class Pix2PixConfig(TrainConfig):
 
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # The bundled greyscale -> colour task on a 2-core CPU in minutes: 128x128 crops and a
-    # U-Net a quarter as wide as the paper's (2.6M parameters, 10 MB).
+    # The bundled photo -> pencil sketch task on a 2-core CPU in minutes: 128x128 crops and
+    # a U-Net a quarter as wide as the paper's (2.6M parameters, 10 MB).
     "starter": {"generator": "unet_128", "width": 16, "disc_width": 16, "image_size": 128,
-                "load_size": 256, "colour_space": "lab", "in_channels": 1,
-                "out_channels": 2, "norm": "batch", "batch_size": 4,
-                "steps": 2000, "lr_decay_fraction": 0.5, "sample_every": 500,
+                "load_size": 256, "in_channels": 3, "out_channels": 1, "norm": "batch",
+                "batch_size": 4, "steps": 4000, "lr_decay_fraction": 0.5, "sample_every": 500,
                 "checkpoint_every": 500},
     # The paper's configuration (facades: 400 images x 200 epochs, the last 100 decaying),
     # for a GPU: --preset full --data aligned:PATH/facades
@@ -95,10 +94,10 @@ class Pix2PixTranslator(Translator):
     name = "pix2pix"
     task = Task.PAIRED
     description = ("Translates an image into its paired counterpart with a U-Net and a "
-                   "conditional PatchGAN; the bundled model colours greyscale photos.")
+                   "conditional PatchGAN; the bundled model draws pencil sketches of photos.")
     Config = Pix2PixConfig
     presets = PRESETS
-    datasets = ("gray2color", "aligned", "paired", "hf-paired")
+    datasets = ("photo2sketch", "gray2color", "aligned", "paired", "hf-paired")
     hub_repo = "gan-translate/pix2pix"
     image_mode = "RGB"
     output = "image"
