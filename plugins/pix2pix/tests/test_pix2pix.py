@@ -331,3 +331,38 @@ def test_starter_beats_the_grey_input_on_held_out_photos(starter_metrics):
     assert m["l1"] <= 0.85 * m["l1_baseline_input"]
     assert m["ssim"] >= m["ssim_baseline_input"]
     assert m["psnr"] > m["psnr_baseline_train_mean"] + 5
+
+
+# ---- against the reference code itself (needs a checkout; never vendored) -------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("depth", "norm"), [(8, "batch"), (7, "instance")])
+def test_outputs_match_the_reference_networks(tmp_path, depth, norm):
+    """REFERENCE_PIX2PIX=/path/to/pytorch-CycleGAN-and-pix2pix pytest -m slow ..."""
+    import os
+    import sys
+
+    root = os.environ.get("REFERENCE_PIX2PIX")
+    if not root:
+        pytest.skip("set REFERENCE_PIX2PIX to a checkout of the reference implementation")
+    sys.path.insert(0, root)
+    try:
+        from models import networks
+    finally:
+        sys.path.remove(root)
+    torch.manual_seed(depth)
+    reference = networks.UnetGenerator(3, 3, depth, 64, norm_layer=networks.get_norm_layer(norm),
+                                       use_dropout=True)
+    for module in reference.modules():  # trained-looking statistics, not the identity
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.normal_(0, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+            module.weight.data.normal_(1, 0.1)
+            module.bias.data.normal_(0, 0.1)
+    torch.save(reference.state_dict(), tmp_path / "latest_net_G.pth")
+    ours = convert(tmp_path / "latest_net_G.pth")
+    x = torch.rand(2, 3, 2 ** depth, 2 ** depth) * 2 - 1
+    with torch.no_grad():
+        difference = (ours.generators.G(x) - reference.eval()(x)).abs().max().item()
+    assert difference <= 1e-5

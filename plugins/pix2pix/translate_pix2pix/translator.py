@@ -116,6 +116,7 @@ class Pix2PixTranslator(Translator):
         Param(name="seed", kind="seed", default=0, help="Dropout noise seed (with keep_dropout)."),
     )
     starter_weights = files("translate_pix2pix") / "starter"
+    examples = files("translate_pix2pix") / "examples"  # the two held-out photos
 
     config: Pix2PixConfig
 
@@ -310,14 +311,27 @@ class Pix2PixTranslator(Translator):
         return metrics
 
     def save_pretrained(self, folder: Any, **options: Any) -> Any:
-        c = self.config
+        """The Hub layout, with the model card's note saying what is unusual and the margins."""
+        c, notes = self.config, []
         if c.width < 64 or c.disc_width < 64:
-            # The model card says plainly when this is not the paper's network.
             params = sum(p.numel() for p in self.generators.parameters())
-            note = (f"This is a narrower U-Net than the paper's: width {c.width} instead of 64 "
-                    f"({params / 1e6:.1f}M parameters), so that it trains on a CPU in minutes.")
+            notes.append(f"This is a narrower U-Net than the paper's: width {c.width} instead "
+                         f"of 64 ({params / 1e6:.1f}M parameters), so that it trains on a CPU "
+                         "in minutes.")
+        m = options.get("metrics") or {}
+        if {"psnr", "psnr_baseline_input", "psnr_baseline_train_mean"} <= set(m):
+            notes.append(
+                f"On {m.get('heldout_pairs', 0):.0f} held-out pairs: PSNR {m['psnr']:.2f} dB "
+                f"against {m['psnr_baseline_input']:.2f} dB for the input itself "
+                f"({m['psnr'] - m['psnr_baseline_input']:+.2f} dB) and "
+                f"{m['psnr_baseline_train_mean']:.2f} dB for the mean training target "
+                f"({m['psnr'] - m['psnr_baseline_train_mean']:+.2f} dB); SSIM {m['ssim']:.3f} "
+                f"against {m['ssim_baseline_input']:.3f} and {m['ssim_baseline_train_mean']:.3f}"
+                f"; L1 {m['l1']:.4f} against {m['l1_baseline_input']:.4f} and "
+                f"{m['l1_baseline_train_mean']:.4f}.")
+        if notes:
             provenance = dict(options.get("provenance") or {})
-            provenance["notes"] = f"{provenance.get('notes', '')} {note}".strip()
+            provenance["notes"] = " ".join([provenance.get("notes", ""), *notes]).strip()
             options["provenance"] = provenance
         return super().save_pretrained(folder, **options)
 
