@@ -1,0 +1,67 @@
+"""The cyclegan demo tab, driven over HTTP with gradio_client like tests/demo/test_demo.py.
+
+One local server for the module, serving only cyclegan on its shipped starter weights.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from translate.plugins import load_plugins
+from translate_cyclegan.translator import CycleGANTranslator
+
+gradio_client = pytest.importorskip("gradio_client")
+pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
+
+EXAMPLES = Path(str(CycleGANTranslator.examples))
+STARTER = Path(str(CycleGANTranslator.starter_weights))
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gradio_client.Client]:
+    from translate_demo import app
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRANSLATE_HOME", str(tmp_path_factory.mktemp("home")))
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        registry = load_plugins()
+        registry.translators = {"cyclegan": registry.translators["cyclegan"]}
+        demo = app.build_demo(registry, device="cpu")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        app.launch(demo, host="127.0.0.1", port=port, block=False)
+        try:
+            yield gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False,
+                                       download_files=str(tmp_path_factory.mktemp("downloads")))
+        finally:
+            demo.close()
+
+
+@pytest.mark.parametrize(("example", "direction"), [("photo-cat.png", "AtoB"),
+                                                     ("painting-temple.png", "BtoA")])
+def test_demo_translates_a_bundled_example_like_the_model_does(client, example, direction):
+    path = EXAMPLES / example
+    result = client.predict(gradio_client.handle_file(str(path)), direction,
+                            api_name="/cyclegan")
+    served = np.asarray(Image.open(result).convert("RGB"))
+    local = CycleGANTranslator.from_pretrained(STARTER)
+    (expected,) = local.infer(image=Image.open(path).convert("RGB"), direction=direction)
+    assert served.shape[:2] == (expected.height, expected.width)
+    np.testing.assert_array_equal(served, np.asarray(expected))
+
+
+def test_the_two_directions_differ_and_a_missing_upload_is_one_line(client):
+    path = gradio_client.handle_file(str(EXAMPLES / "photo-cat.png"))
+    there = np.asarray(Image.open(client.predict(path, "AtoB", api_name="/cyclegan")))
+    back = np.asarray(Image.open(client.predict(path, "BtoA", api_name="/cyclegan")))
+    assert np.abs(there.astype(int) - back.astype(int)).mean() > 5
+    with pytest.raises(Exception, match="upload an image") as error:
+        client.predict(None, "AtoB", api_name="/cyclegan")
+    assert "\n" not in str(error.value)
