@@ -10,7 +10,6 @@ final export in Hub layout.
 from __future__ import annotations
 
 import contextlib
-import math
 import shlex
 import signal
 import sys
@@ -282,9 +281,7 @@ class Trainer:
         if self.scaler is not None:
             for optimizer in optimizers:
                 self.scaler.unscale_(optimizer)
-        max_norm = self.config.grad_clip if self.config.grad_clip > 0 else math.inf
-        norms = [torch.nn.utils.clip_grad_norm_(self.raw[name].parameters(), max_norm)
-                 for name in names]
+        norms = [self._gradient_norm(name) for name in names]
         self._last_norms = {f"grad_norm/{name}": norm for name, norm in zip(names, norms,
                                                                               strict=True)}
         if not self._all_finite(total, norms):
@@ -304,6 +301,17 @@ class Trainer:
                 optimizer.step()
         if self.scaler is not None:
             self.scaler.update()
+
+    def _gradient_norm(self, name: str) -> torch.Tensor:
+        """The network's total gradient norm (logged, and checked for inf/nan), clipped if asked.
+
+        Without clipping only the norm is computed: clip_grad_norm_ would also rescale every
+        gradient by exactly 1.0, a full pass over them that costs ~1-2% of a small GAN's step.
+        """
+        parameters = self.raw[name].parameters()
+        if self.config.grad_clip > 0:
+            return torch.nn.utils.clip_grad_norm_(parameters, self.config.grad_clip)
+        return torch.nn.utils.get_total_norm([p.grad for p in parameters if p.grad is not None])
 
     def _all_finite(self, total: torch.Tensor, norms: list[torch.Tensor]) -> bool:
         finite = torch.isfinite(torch.stack([total.detach(), *[n.float() for n in norms]])).all()
