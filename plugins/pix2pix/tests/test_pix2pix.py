@@ -325,12 +325,24 @@ def test_starter_weights_were_made_by_the_train_command():
     assert "translate train pix2pix --preset starter" in card and "narrower U-Net" in card
 
 
-def test_starter_beats_the_grey_input_on_held_out_photos(starter_metrics):
+def test_starter_beats_both_baselines_on_held_out_photos(starter_metrics):
+    # Sketches of the two photos training never saw (12 tiles), against the photo itself
+    # (as grey) and the mean training sketch. Margins are set well inside what the shipped
+    # model reaches (see its model card), so a retrain that still learns passes.
     m = starter_metrics
-    assert m["psnr"] >= m["psnr_baseline_input"] + 1.0
-    assert m["l1"] <= 0.85 * m["l1_baseline_input"]
-    assert m["ssim"] >= m["ssim_baseline_input"]
-    assert m["psnr"] > m["psnr_baseline_train_mean"] + 5
+    assert m["heldout_pairs"] == 12
+    assert m["psnr"] >= max(m["psnr_baseline_input"], m["psnr_baseline_train_mean"]) + 4.0
+    assert m["ssim"] >= max(m["ssim_baseline_input"], m["ssim_baseline_train_mean"]) + 0.05
+    assert m["l1"] <= 0.6 * min(m["l1_baseline_input"], m["l1_baseline_train_mean"])
+
+
+def test_starter_draws_a_sketch_of_a_held_out_photo(starter):
+    photo = Image.open(Path(str(Pix2PixTranslator.examples)) / "chelsea.jpg")
+    (sketch,) = starter.infer(image=photo)
+    assert sketch.size == photo.size and sketch.mode == "L"
+    expected = np.asarray(pencil_sketch(photo), dtype=np.float64)
+    error = np.abs(np.asarray(sketch, dtype=np.float64) - expected).mean() / 255
+    assert error < 0.6 * np.abs(expected.mean() - expected).mean() / 255
 
 
 # ---- against the reference code itself (needs a checkout; never vendored) -------------------
