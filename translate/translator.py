@@ -120,7 +120,8 @@ class Translator(nn.Module, metaclass=ABCMeta):
     grid_columns: ClassVar[int] = 8  # columns of the training sample grid
     starter_weights: ClassVar[Traversable | Path | None] = None  # Hub-layout folder in the package
     # Demo examples: a folder of images; for a translator with a mask input, X.mask.png
-    # next to X.png is the hole painted over it (a transparent layer or white on black).
+    # next to X.png is the hole painted over it (a transparent layer or white on black);
+    # X.json, if present, sets other inputs for that example, e.g. {"direction": "BtoA"}.
     examples: ClassVar[Traversable | Path | None] = None
 
     def __init__(self, config: TrainConfig) -> None:

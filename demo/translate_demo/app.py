@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import inspect
+import json
 import os
 import threading
 import traceback
@@ -142,7 +143,8 @@ def _example_rows(cls: type[Translator], widgets: dict[str, Any]) -> list[list[A
     """One row of widget values per image in the translator's `examples` folder.
 
     A mask editor gets the image as its background and X.mask.png, when there is one, as
-    the painted layer; other widgets keep their defaults.
+    the painted layer; other widgets take their values from X.json when there is one
+    (e.g. {"direction": "BtoA"}), else their defaults.
     """
     folder = cls.examples
     if folder is None or not folder.is_dir():
@@ -153,6 +155,8 @@ def _example_rows(cls: type[Translator], widgets: dict[str, Any]) -> list[list[A
     params = {p.name: p for p in cls.inputs}
     rows = []
     for image in images:
+        settings = folder / f"{image.name.rsplit('.', 1)[0]}.json"
+        values = json.loads(settings.read_text()) if settings.is_file() else {}
         row: list[Any] = []
         for name in widgets:
             param = params[name]
@@ -163,7 +167,7 @@ def _example_rows(cls: type[Translator], widgets: dict[str, Any]) -> list[list[A
                 row.append({"background": str(image), "composite": str(image),
                             "layers": [str(layer)] if layer.is_file() else []})
             else:
-                row.append(param.default)
+                row.append(values.get(name, param.default))
         rows.append(row)
     return rows
 

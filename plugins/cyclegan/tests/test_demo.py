@@ -65,3 +65,12 @@ def test_the_two_directions_differ_and_a_missing_upload_is_one_line(client):
     with pytest.raises(Exception, match="upload an image") as error:
         client.predict(None, "AtoB", api_name="/cyclegan")
     assert "\n" not in str(error.value)
+
+
+def test_bundled_examples_cover_both_domains_each_with_its_direction():
+    from translate_demo.app import _example_rows
+
+    rows = _example_rows(CycleGANTranslator, {"image": None, "direction": None})
+    directions = {Path(image).name: direction for image, direction in rows}
+    assert directions == {"photo-cat.png": "AtoB", "photo-temple.png": "AtoB",
+                          "painting-cat.png": "BtoA", "painting-temple.png": "BtoA"}
