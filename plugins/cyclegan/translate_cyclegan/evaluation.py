@@ -4,6 +4,7 @@ Three figures per direction, each with the identity mapping (output = input) as 
 
 - **cycle error**: mean absolute pixel difference, in [0, 1] units, between an image and
   its round trip (A -> B -> A, B -> A -> B). Low means the translation keeps the content.
+  Its baseline is the same networks untrained (the identity mapping would score 0).
 - **target-domain share**: the share of translations that an independent A-vs-B classifier
   assigns to the target domain. The classifier is trained only on REAL held-out images and
   is cross-fitted: the held-out images of each domain are dealt alternately into two
@@ -47,9 +48,16 @@ def evaluate_translation(translator: CycleGANTranslator, real_a: torch.Tensor,
                         f"got {len(real_a)} A and {len(real_b)} B")
     fake_b, fake_a = _run(translator, real_a, "AtoB"), _run(translator, real_b, "BtoA")
     rec_a, rec_b = _run(translator, fake_b, "BtoA"), _run(translator, fake_a, "AtoB")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        untrained = type(translator)(translator.config).to(translator.device).eval()
     metrics = {
         "cycle_error_AtoBtoA": _l1(rec_a, real_a),
         "cycle_error_BtoAtoB": _l1(rec_b, real_b),
+        "cycle_error_AtoBtoA_untrained_baseline": _l1(
+            _run(untrained, _run(untrained, real_a, "AtoB"), "BtoA"), real_a),
+        "cycle_error_BtoAtoB_untrained_baseline": _l1(
+            _run(untrained, _run(untrained, real_b, "BtoA"), "AtoB"), real_b),
     }
     metrics.update(domain_shares(real_a, real_b, fake_b, fake_a))
     for direction, fake, target, source in (("AtoB", fake_b, real_b, real_a),
