@@ -190,12 +190,12 @@ def test_layout_detection_names_the_layout() -> None:
 # ---- tiled inference ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("scale", "size"), [(4, (45, 62)), (2, (37, 50)), (1, (41, 30))])
+@pytest.mark.parametrize(("scale", "size"), [(4, (29, 38)), (2, (31, 42)), (1, (41, 30))])
 def test_tiled_equals_untiled(scale: int, size: tuple[int, int]) -> None:
-    net = RRDBNet(scale=scale, features=16, blocks=2, growth=8).eval()  # ESRGAN's own init
+    net = RRDBNet(scale=scale, features=12, blocks=2, growth=6).eval()  # ESRGAN's own init
     image = torch.rand(1, 3, *size)
     whole = upscale_tiled(net, image, scale=scale, tile=0, overlap=0, multiple=net.multiple)
-    tiled = upscale_tiled(net, image, scale=scale, tile=16, overlap=12, multiple=net.multiple)
+    tiled = upscale_tiled(net, image, scale=scale, tile=14, overlap=12, multiple=net.multiple)
     assert whole.shape == tiled.shape == (size[0] * scale, size[1] * scale, 3)
     assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1
 
@@ -216,9 +216,9 @@ def test_tiles_are_bounded_and_only_tiles_move() -> None:
 def test_no_overlap_would_show_seams() -> None:
     # The check above is not vacuous: without context, tile borders differ visibly.
     net = random_net(4)
-    image = torch.rand(1, 3, 40, 40)
+    image = torch.rand(1, 3, 24, 24)
     whole = upscale_tiled(net, image, scale=4, tile=0, overlap=0)
-    seams = upscale_tiled(net, image, scale=4, tile=20, overlap=0)
+    seams = upscale_tiled(net, image, scale=4, tile=12, overlap=0)
     assert np.abs(whole.astype(int) - seams.astype(int)).max() > 1
 
 
@@ -308,9 +308,9 @@ def test_psnr_stage_trains_g_alone_with_l1() -> None:
 
 def fake_vgg(folder: Path) -> None:
     """A VGG19 file in the torch hub cache holding the layers up to conv2_2 (random values)."""
-    import torchvision
+    from torchvision.models.vgg import cfgs, make_layers
 
-    features = torchvision.models.vgg19(weights=None).features[:8]
+    features = make_layers(cfgs["E"])[:8]
     path = folder / "hub" / "checkpoints" / perceptual.VGG19_FILE
     path.parent.mkdir(parents=True)
     torch.save({f"features.{k}": v for k, v in features.state_dict().items()}, path)
@@ -381,7 +381,6 @@ def test_starter_beats_bicubic_by_a_decibel_on_held_out_photos() -> None:
     source = photos_source()
     with torch.no_grad():
         metrics = model.evaluate(source.split("heldout"), source.split("train"))
-    assert metrics["images"] == 2
     assert metrics["psnr_y"] - metrics["psnr_y_bicubic_baseline"] >= 1.0
     assert metrics["ssim_y"] > metrics["ssim_y_bicubic_baseline"]
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-import torchvision
 from torch import nn
+from torchvision.models.vgg import cfgs, make_layers
 
 from translate.hub.importers import read_reference_state_dict
 
@@ -40,7 +40,8 @@ class PerceptualLoss(nn.Module):
         super().__init__()
         self.layers = dict(layers or REAL_ESRGAN_LAYERS)
         last = max(VGG19_CONVS[name] for name in self.layers)
-        features = torchvision.models.vgg19(weights=None).features[: last + 1]
+        # torchvision's own layer list (config "E" is VGG19), without the 120M-weight classifier.
+        features = make_layers(cfgs["E"])[: last + 1]
         # Only the layers used are kept, so a file truncated to them also loads.
         state = read_reference_state_dict(weights or vgg19_path())
         wanted = {k.removeprefix("features."): v for k, v in state.items()
