@@ -14,7 +14,7 @@ def register_translators(register):
 @hookimpl
 def register_dataset_sources(register):
     register("photo2painting", photo2painting_source,
-             "64x64 tiles of the bundled photos (A) vs. painted renderings of other tiles (B)")
+             "64x64 tiles of the bundled photos (A) vs. moonlit ink paintings of other tiles (B)")
     register("unpaired", unpaired_source,
              "unpaired:PATH (trainA/ trainB/ testA/ testB/) or unpaired:SPEC_A,SPEC_B")
 
