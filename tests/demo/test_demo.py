@@ -432,9 +432,10 @@ def test_one_tab_per_translator_with_a_widget_per_param(server: Server) -> None:
         assert by_id[elem_id]["type"] == kind, elem_id
     assert "fill-image" not in by_id  # the mask editor's background is the image
     assert by_id["digits-label"]["props"]["choices"][0][0] == "all"
-    for name in server.registry.translators:
+    for name, cls in server.registry.translators.items():
         assert by_id[f"{name}-run"]["type"] == "button"
-        assert by_id[f"{name}-output"]["type"] == "image"
+        output = "imageslider" if cls.compare_in_demo else "image"  # before | after
+        assert by_id[f"{name}-output"]["type"] == output
 
     notes = [c["props"]["value"] for c in components if c["type"] == "markdown"]
     assert any(f"Weights: bundled starter ({server.weights['digits']})" in n for n in notes)
