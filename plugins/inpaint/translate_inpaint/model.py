@@ -5,6 +5,12 @@ Inpainting", https://arxiv.org/abs/2104.01431. The generator encodes the masked 
 reasons about context with a stack of AOT blocks (dilated convolutions at several rates,
 mixed through a learned spatial gate) and decodes a full image; the discriminator is the
 spectrally normalised PatchGAN of DeepFill v2, which judges every patch of the result.
+
+Optionally (`refine=True`, the starter's choice) the generator works coarse-to-fine as
+DeepFill does, but with a coarse stage that has no weights: a harmonic (smoothest) fill of
+the hole, started from a pull-push pyramid. The AOT network sees that coarse image and
+learns a correction to it, starting from zero, so a short CPU training run spends its
+steps on what a smooth fill gets wrong.
 """
 
 from __future__ import annotations
@@ -63,6 +69,39 @@ class UpConv(nn.Module):
         return self.conv(F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True))
 
 
+# Pull-push fill: Gortler et al. 1996, "The Lumigraph" (section 3.4.1), the classic
+# scattered-data interpolation: average the known pixels down a pyramid, then fill each
+# level's holes from the level below, upsampled.
+def pyramid_fill(image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) with known (B, 1, H, W) in {0, 1} -> holes filled smoothly, same shape."""
+    height, width = image.shape[-2:]
+    if min(height, width) < 2:
+        count = known.sum((2, 3), keepdim=True)
+        mean = (image * known).sum((2, 3), keepdim=True) / count.clamp_min(1e-8)
+        return image * known + mean * (1 - known)  # nothing known at all: mean 0, grey
+    weight = F.avg_pool2d(known, 2, ceil_mode=True)
+    coarse = F.avg_pool2d(image * known, 2, ceil_mode=True) / weight.clamp_min(1e-8)
+    coarse = pyramid_fill(coarse, (weight > 0).to(image.dtype))
+    up = F.interpolate(coarse, size=(height, width), mode="bilinear", align_corners=False)
+    return image * known + up * (1 - known)
+
+
+# Harmonic (membrane) inpainting: Bertalmio et al. 2000 and the PDE methods after it solve
+# Laplace's equation in the hole with the known pixels as boundary values. Jacobi sweeps
+# from the pyramid fill converge fast, since the pyramid already holds the low frequencies.
+def harmonic_fill(image: torch.Tensor, known: torch.Tensor, iterations: int) -> torch.Tensor:
+    """(B, C, H, W) with known (B, 1, H, W) in {0, 1} -> the smoothest fill of the holes."""
+    filled = pyramid_fill(image, known)
+    channels = image.shape[1]
+    average = image.new_tensor([[0, 0.25, 0], [0.25, 0, 0.25], [0, 0.25, 0]])
+    average = average.expand(channels, 1, 3, 3)
+    for _ in range(iterations):
+        neighbours = F.conv2d(F.pad(filled, (1, 1, 1, 1), mode="replicate"), average,
+                              groups=channels)
+        filled = image * known + neighbours * (1 - known)
+    return filled
+
+
 class Generator(nn.Module):
     """(masked image, mask) -> a full image; only its hole pixels are kept by the caller.
 
@@ -71,8 +110,10 @@ class Generator(nn.Module):
     """
 
     def __init__(self, *, channels: int = 3, width: int = 64, blocks: int = 8,
-                 rates: Sequence[int] = (1, 2, 4, 8), downsamples: int = 2) -> None:
+                 rates: Sequence[int] = (1, 2, 4, 8), downsamples: int = 2,
+                 refine: bool = False, smoothing: int = 100) -> None:
         super().__init__()
+        self.refine, self.smoothing = refine, smoothing
         widths = [width * 2**i for i in range(downsamples + 1)]  # e.g. 64, 128, 256
         if widths[-1] % len(rates):
             raise ValueError(f"the deepest width {widths[-1]} must divide into {len(rates)} rates")
@@ -89,12 +130,24 @@ class Generator(nn.Module):
             decoder += [UpConv(a, b), nn.ReLU(inplace=True)]
         decoder.append(nn.Conv2d(width, channels, 3, padding=1))
         self.decoder = nn.Sequential(*decoder)
+        if refine:  # the correction starts at zero: the untrained generator is the coarse fill
+            nn.init.zeros_(decoder[-1].weight)
+            nn.init.zeros_(decoder[-1].bias)
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         # image: (B, C, H, W) in [-1, 1], mask: (B, 1, H, W) with 1 = hole -> (B, C, H, W)
-        masked = image * (1 - mask)
-        features = self.middle(self.encoder(torch.cat([masked, mask], dim=1)))
-        return torch.tanh(self.decoder(features))
+        masked = image * (1 - mask)  # hole pixels never reach the network
+        if not self.refine:
+            features = self.middle(self.encoder(torch.cat([masked, mask], dim=1)))
+            return torch.tanh(self.decoder(features))
+        coarse = self.coarse(masked, mask)
+        features = self.middle(self.encoder(torch.cat([coarse, mask], dim=1)))
+        return (coarse + self.decoder(features)).clamp(-1, 1)
+
+    def coarse(self, masked: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The weight-free coarse stage: (B, C, H, W), (B, 1, H, W) -> (B, C, H, W)."""
+        with torch.no_grad():  # no weights, nothing to learn: no graph either
+            return harmonic_fill(masked, 1 - mask, self.smoothing)
 
 
 # SN-PatchGAN: Yu et al. 2019 (DeepFill v2), https://arxiv.org/abs/1806.03589 (section 3.2)
