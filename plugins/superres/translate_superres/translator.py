@@ -65,12 +65,12 @@ class SuperResConfig(TrainConfig):
 PRESETS: dict[str, dict[str, Any]] = {
     # PSNR stage, small RRDBNet x4 on the bundled photos, on a 2-core CPU.
     "starter": {"features": 32, "blocks": 3, "growth": 16, "patch": 24, "batch_size": 16,
-                "steps": 1800, "lr_g": 1e-3, "lr_decay_fraction": 0.4, "sample_every": 300,
-                "checkpoint_every": 300, "log_every": 25},
+                "steps": 1600, "lr_g": 1e-3, "lr_decay_fraction": 0.4, "sample_every": 400,
+                "checkpoint_every": 400, "log_every": 25},
     # GAN stage on top of the bundled starter (run `starter` first, or point init_weights).
     "starter-gan": {"features": 32, "blocks": 3, "growth": 16, "patch": 24, "batch_size": 8,
                     "steps": 200, "stage": "gan", "init_weights": "starter", "lr_g": 1e-4,
-                    "lr_d": 1e-4, "d_features": 32, "sample_every": 100,
+                    "lr_d": 1e-4, "d_features": 16, "sample_every": 100,
                     "checkpoint_every": 100, "log_every": 10},
     # ESRGAN/Real-ESRNet on a GPU: --data FOLDER_OF_HR_IMAGES --preset full
     "full": {"features": 64, "blocks": 23, "growth": 32, "patch": 64, "batch_size": 16,
