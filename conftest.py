@@ -1,4 +1,7 @@
-"""Every test runs offline, with its own TRANSLATE_HOME, so nothing leaks between tests."""
+"""Every test, the host's and each plugin's, runs offline with its own TRANSLATE_HOME.
+
+A training run in a test must never become the "latest run" that `translate infer` would
+pick up afterwards, nor reach the network."""
 
 from __future__ import annotations
 
