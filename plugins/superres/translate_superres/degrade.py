@@ -26,6 +26,8 @@ from translate.data.sources import Source
 
 Degradation = Literal["bicubic", "real-esrgan", "real-esrgan-2"]
 _INTERPOLATIONS = (cv2.INTER_AREA, cv2.INTER_LINEAR, cv2.INTER_CUBIC)
+FLAT_STD = 12.0  # a training crop whose pixel values vary less than this (0-255) is "flat"
+FLAT_RETRIES = 3
 
 
 def bicubic(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -92,6 +94,11 @@ def degradation(kind: Degradation, lr_size: int) -> A.Compose | None:
     return A.Compose(transforms, seed=0)
 
 
+def _texture(pixels: np.ndarray) -> float:
+    """Spread of the grey levels of an RGB crop (0-255)."""
+    return float(pixels.mean(axis=2).std())
+
+
 class PairDataset(Dataset):
     """Records -> {"image": HR (3, s*P, s*P), "lr": LR (3, P, P)}, both in [-1, 1].
 
@@ -120,7 +127,15 @@ class PairDataset(Dataset):
         # One generator for all transforms (see translate.data.pipeline.ImageDataset).
         state = (np.random.default_rng(seed), random.Random(seed))
         self.crop.set_random_state(*state)
-        hr = self.crop(image=np.asarray(to_mode(self.source[index]["image"], "RGB")))["image"]
+        full = np.asarray(to_mode(self.source[index]["image"], "RGB"))
+        hr = self.crop(image=full)["image"]
+        # Flat crops (night sky, out-of-focus background) teach an SR network nothing: draw
+        # again, a few times, and keep the first crop with some texture or the most varied.
+        for _ in range(FLAT_RETRIES if self.train else 0):
+            if _texture(hr) >= FLAT_STD:
+                break
+            again = self.crop(image=full)["image"]
+            hr = again if _texture(again) > _texture(hr) else hr
         hr = np.ascontiguousarray(hr)
         if self.degrade is None:
             lr = bicubic(hr, (self.patch, self.patch))
