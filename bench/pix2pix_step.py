@@ -90,14 +90,19 @@ def reference_step(args: argparse.Namespace, batch: dict[str, torch.Tensor],
     return step
 
 
-def timed(step: Callable[[], None], count: int, device: str) -> list[float]:
+def timed(step: Callable[[], None], count: int, device: str) -> list[tuple[float, float]]:
+    """(wall seconds, this process's CPU seconds) per step.
+
+    On a shared CPU, wall time includes waiting for other processes; CPU time with one
+    thread does not, so it compares the work of two implementations more steadily.
+    """
     times = []
     for _ in range(count):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         step()
         if device == "cuda":
             torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
+        times.append((time.perf_counter() - start, time.process_time() - cpu))
     return times
 
 
@@ -127,19 +132,22 @@ def main() -> None:
             steps["reference"] = reference_step(args, batch, root, os.path.join(folder, "ref"))
         for step in steps.values():
             timed(step, args.warmup, args.device)
-        times: dict[str, list[float]] = {name: [] for name in steps}
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in steps}
         for _ in range(args.rounds):
             for name, step in steps.items():
                 times[name] += timed(step, args.steps, args.device)
     print(f"pix2pix {args.generator} ngf=ndf={args.width} norm={args.norm} batch={args.batch} "
           f"{args.size}x{args.size} on {args.device} ({torch.get_num_threads()} threads), "
           f"{args.rounds}x{args.steps} steps each")
-    medians = {name: statistics.median(t) for name, t in times.items()}
+    medians = {name: statistics.median(w for w, _ in t) for name, t in times.items()}
+    cpu = {name: statistics.median(c for _, c in t) for name, t in times.items()}
     for name, median in medians.items():
-        print(f"  {name:<10} {median:.4f} s/iter (median; mean {statistics.mean(times[name]):.4f})")
+        mean = statistics.mean(w for w, _ in times[name])
+        print(f"  {name:<10} {median:.4f} s/iter (median wall; mean {mean:.4f}), "
+              f"{cpu[name]:.4f} CPU s/iter")
     if "reference" in medians:
-        print(f"  ratio ours/reference: {medians['ours'] / medians['reference']:.3f} "
-              "(below 1 = ours is faster)")
+        print(f"  ratio ours/reference: {medians['ours'] / medians['reference']:.3f} wall, "
+              f"{cpu['ours'] / cpu['reference']:.3f} CPU (below 1 = ours is faster)")
     else:
         print("  (set REFERENCE_PIX2PIX=/path/to/pytorch-CycleGAN-and-pix2pix to time the "
               "reference too)")
