@@ -42,7 +42,10 @@ def main() -> None:
     parser.add_argument("--weights", help="weights folder or repo (default: as translate infer)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = pick_device(args.device)
     translator, resolved = load_translator(InpaintTranslator, args.weights, device=device)
     print(f"weights: {resolved.describe()}")

@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 
 from translate.cli import main
+from translate.config import config_to_dict
 from translate.data.masks import hole_array
 from translate.errors import ConfigError, DataError, ImageError
 from translate.testing import TranslatorTests
@@ -310,3 +311,39 @@ def test_training_notes_say_whether_the_perceptual_term_ran(
     assert "perceptual term OFF: no VGG16 weights" in notes
     assert "perceptual term OFF" in (folder / "README.md").read_text()
     assert model.perceptual_loss() is None
+
+
+# ---- data and the shipped weights ------------------------------------------------------------
+
+
+def test_training_crops_are_a_function_of_the_key_and_heldout_crops_are_fixed() -> None:
+    from translate.data.sources import open_source
+
+    source = open_source("photos")
+    model = InpaintTranslator(InpaintTranslator.make_config("starter", TINY))
+    train = model.make_dataset(source.split("train"), train=True)
+    a, b, other = train[(3, 11)], train[(3, 11)], train[(3, 12)]
+    assert torch.equal(a["image"], b["image"]) and torch.equal(a["mask"], b["mask"])
+    assert not torch.equal(a["mask"], other["mask"])
+    assert a["image"].shape == (3, 32, 32) and a["mask"].shape == (1, 32, 32)
+    heldout = model.make_dataset(source.split("heldout"), train=False)
+    assert len(heldout) == 4
+    assert torch.equal(heldout[2]["image"], heldout[2]["image"])
+
+
+def test_the_starter_weights_ship_and_load() -> None:
+    folder = Path(str(InpaintTranslator.starter_weights))
+    size = sum(f.stat().st_size for f in folder.iterdir())
+    assert size <= 15 * 1024 * 1024
+    meta = json.loads((folder / "config.json").read_text())
+    assert meta["provenance"]["command"] == "translate train inpaint --preset starter"
+    assert meta["config"] == {k: json.loads(json.dumps(v)) for k, v in
+                              config_to_dict(InpaintTranslator.make_config("starter")).items()}
+    for name in ("hole_10_20", "hole_30_40"):  # the card's own figures: better than Telea
+        assert meta["metrics"][f"{name}/psnr"] > meta["metrics"][f"{name}/psnr_telea"]
+    model = InpaintTranslator.from_pretrained(folder)
+    image = photo(80, 80)
+    hole = np.zeros((80, 80), bool)
+    hole[30:50, 20:60] = True
+    result = fill(model.eval(), image, Image.fromarray(np.uint8(hole) * 255))
+    np.testing.assert_array_equal(result[~hole], np.asarray(image)[~hole])
