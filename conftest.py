@@ -5,7 +5,10 @@ pick up afterwards, nor reach the network."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -13,6 +16,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Module- and session-scoped fixtures run before the per-test home below exists; they get
+# this session's own home, never the user's ~/.cache/gan-translate.
+os.environ["TRANSLATE_HOME"] = tempfile.mkdtemp(prefix="translate-tests-")
+atexit.register(shutil.rmtree, os.environ["TRANSLATE_HOME"], ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,6 @@ One local server for the module, serving only cyclegan on its shipped starter we
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from translate.plugins import load_plugins
 from translate_cyclegan.translator import CycleGANTranslator
+from translate_demo.testing import serve
 
 gradio_client = pytest.importorskip("gradio_client")
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
@@ -25,23 +24,9 @@ STARTER = Path(str(CycleGANTranslator.starter_weights))
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gradio_client.Client]:
-    from translate_demo import app
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TRANSLATE_HOME", str(tmp_path_factory.mktemp("home")))
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        registry = load_plugins()
-        registry.translators = {"cyclegan": registry.translators["cyclegan"]}
-        demo = app.build_demo(registry, device="cpu")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        app.launch(demo, host="127.0.0.1", port=port, block=False)
-        try:
-            yield gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False,
-                                       download_files=str(tmp_path_factory.mktemp("downloads")))
-        finally:
-            demo.close()
+    with serve({"cyclegan": CycleGANTranslator}) as url:
+        yield gradio_client.Client(url, verbose=False,
+                                   download_files=str(tmp_path_factory.mktemp("downloads")))
 
 
 @pytest.mark.parametrize(("example", "direction"), [("photo-cat.png", "AtoB"),

@@ -6,9 +6,7 @@ truncation give a grid; walk steps >= 2 turn the answer into the walk between tw
 
 from __future__ import annotations
 
-import dataclasses
 import io
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,11 +14,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from translate.plugins import load_plugins
 from translate_faces.translator import FacesTranslator
 
 gradio_client = pytest.importorskip("gradio_client")
 app = pytest.importorskip("translate_demo.app")
+serve = pytest.importorskip("translate_demo.testing").serve
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 
@@ -29,18 +27,9 @@ STARTER = Path(str(FacesTranslator.starter_weights))
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gradio_client.Client]:
-    registry = load_plugins()
-    registry = dataclasses.replace(registry, translators={"faces": FacesTranslator})
-    demo = app.build_demo(registry, device="cpu")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app.launch(demo, host="127.0.0.1", port=port, block=False)
-    try:
-        yield gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False,
+    with serve({"faces": FacesTranslator}) as url:
+        yield gradio_client.Client(url, verbose=False,
                                    download_files=str(tmp_path_factory.mktemp("downloads")))
-    finally:
-        demo.close()
 
 
 def answer(client, **params) -> np.ndarray:
