@@ -42,8 +42,12 @@ class TestSuperRes(TranslatorTests):
 
 
 class TestSuperResGanStage(TranslatorTests):
+    """The gan stage's own networks and losses; inference is the psnr stage's, tested above."""
+
     translator = SuperResTranslator
     overrides = {**TINY, "stage": "gan", "degradation": "real-esrgan-2"}
+    test_save_then_load_gives_same_output = None  # type: ignore[assignment]
+    test_infer_writes_what_it_promises = None  # type: ignore[assignment]
 
 
 def tiny_model(scale: int = 4, seed: int = 0) -> SuperResTranslator:
