@@ -129,5 +129,6 @@ def test_plugins_can_be_disabled_by_environment(monkeypatch):
 
 
 def test_unknown_translator_names_the_available_ones():
-    with pytest.raises(PluginError, match=r"no translator named 'nope' \(available: [a-z, ]*digits"):
+    available = r"no translator named 'nope' \(available: [a-z, ]*digits"
+    with pytest.raises(PluginError, match=available):
         load_plugins().translator("nope")

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pluggy
 import pytest
 import torch
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from translate.plugins import ENTRY_POINT_GROUP, Registry
 from translate_demo import app
+from translate_demo.testing import serve
 from translate_inpaint.translator import InpaintTranslator
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
@@ -34,24 +32,11 @@ CHROMIUM = "/usr/bin/chromium"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TRANSLATE_HOME", str(tmp_path_factory.mktemp("home")))
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        torch.manual_seed(0)
-        model = InpaintTranslator(InpaintTranslator.make_config("starter", TINY))
-        weights = model.save_pretrained(tmp_path_factory.mktemp("weights") / "inpaint")
-        mp.setattr(InpaintTranslator, "starter_weights", weights)
-        registry = Registry(pm=pluggy.PluginManager(ENTRY_POINT_GROUP),
-                            translators={"inpaint": InpaintTranslator})
-        demo = app.build_demo(registry, device="cpu")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        app.launch(demo, host="127.0.0.1", port=port, block=False)
-        try:
-            yield f"http://127.0.0.1:{port}/"
-        finally:
-            demo.close()
+    torch.manual_seed(0)
+    model = InpaintTranslator(InpaintTranslator.make_config("starter", TINY))
+    weights = model.save_pretrained(tmp_path_factory.mktemp("weights") / "inpaint")
+    with serve({"inpaint": InpaintTranslator}, weights={"inpaint": weights}) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
