@@ -38,7 +38,9 @@ def our_step(args: argparse.Namespace, batch: dict[str, torch.Tensor],
     config = cls.make_config("full", {
         "generator": args.generator, "width": str(args.width), "disc_width": str(args.width),
         "norm": args.norm, "batch_size": str(args.batch), "image_size": str(args.size),
-        "load_size": str(args.size), "steps": "1000000", "mixed_precision": "no"})
+        "load_size": str(args.size), "steps": "1000000", "mixed_precision": "no",
+        # The reference keeps no EMA of G; without ours both sides do the same work.
+        "ema_decay": "0"})
     source = open_source("photo2sketch")
     trainer = Trainer(cls, config, train_source=source.split("train"),
                       heldout_source=source.split("heldout"), out_dir=folder, device=args.device,

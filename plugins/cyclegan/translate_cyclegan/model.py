@@ -110,16 +110,3 @@ class HistoryPatchDiscriminator(PatchDiscriminator):
                  history: int, image_size: int) -> None:
         super().__init__(in_channels=in_channels, width=width, layers=layers, norm=norm)
         self.history = HistoryBuffer(capacity=history, channels=in_channels, size=image_size)
-
-
-def reference_init(module: nn.Module, std: float = 0.02) -> nn.Module:
-    """The reference's weight init: conv weights N(0, std), biases 0, norm scales N(1, std)."""
-    for layer in module.modules():
-        if isinstance(layer, nn.Conv2d | nn.ConvTranspose2d):
-            nn.init.normal_(layer.weight, 0.0, std)
-            if layer.bias is not None:
-                nn.init.zeros_(layer.bias)
-        elif isinstance(layer, nn.BatchNorm2d):
-            nn.init.normal_(layer.weight, 1.0, std)
-            nn.init.zeros_(layer.bias)
-    return module

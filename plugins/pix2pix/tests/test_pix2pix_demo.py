@@ -8,20 +8,17 @@ errors, does not depend on training). Everything stays on 127.0.0.1.
 from __future__ import annotations
 
 import io
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pluggy
 import pytest
 import torch
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from translate.plugins import ENTRY_POINT_GROUP, Registry
-from translate_demo import app
+from translate_demo.testing import serve
 from translate_pix2pix.translator import Pix2PixTranslator
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
@@ -37,22 +34,9 @@ def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TRANSLATE_HOME", str(tmp_path_factory.mktemp("home")))
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        mp.setattr(Pix2PixTranslator, "starter_weights", weights)
-        registry = Registry(pm=pluggy.PluginManager(ENTRY_POINT_GROUP),
-                            translators={"pix2pix": Pix2PixTranslator})
-        demo = app.build_demo(registry, device="cpu")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        app.launch(demo, host="127.0.0.1", port=port, block=False)
-        try:
-            yield f"http://127.0.0.1:{port}/"
-        finally:
-            demo.close()
+def server(weights: Path) -> Iterator[str]:
+    with serve({"pix2pix": Pix2PixTranslator}, weights={"pix2pix": weights}) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

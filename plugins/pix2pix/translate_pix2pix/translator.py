@@ -25,7 +25,7 @@ from translate.engine.samples import tensor_to_pil
 from translate.errors import ConfigError, DataError
 from translate.losses import discriminator_loss, generator_loss
 from translate.metrics.fidelity import l1, psnr, ssim
-from translate.nn import PatchDiscriminator, crop_to, pad_to_multiple
+from translate.nn import PatchDiscriminator, crop_to, pad_to_multiple, reference_init
 from translate.nn.norm import NormKind
 from translate_pix2pix.colour import lab_to_rgb, rgb_to_lab
 from translate_pix2pix.data import PairedDataset
@@ -130,10 +130,10 @@ class Pix2PixTranslator(Translator):
     def build_generators(self) -> dict[str, torch.nn.Module]:
         c = self.config
 
-        def unet(inputs: int, outputs: int) -> UNetGenerator:
-            return UNetGenerator(in_channels=inputs, out_channels=outputs,
+        def unet(inputs: int, outputs: int) -> torch.nn.Module:
+            return reference_init(UNetGenerator(in_channels=inputs, out_channels=outputs,
                                  depth=DEPTHS[c.generator], width=c.width, norm=_norm(c.norm),
-                                 dropout=c.dropout)
+                                 dropout=c.dropout))
 
         generators = {"G": unet(c.in_channels, c.out_channels)}
         if self.both:
@@ -143,11 +143,11 @@ class Pix2PixTranslator(Translator):
     def build_discriminators(self) -> dict[str, torch.nn.Module]:
         c = self.config
 
-        def patchgan() -> PatchDiscriminator:
+        def patchgan() -> torch.nn.Module:
             # Conditional: D sees the input and an output stacked along channels.
-            return PatchDiscriminator(in_channels=c.in_channels + c.out_channels,
-                                      width=c.disc_width, layers=c.disc_layers,
-                                      norm=_norm(c.norm))
+            return reference_init(PatchDiscriminator(in_channels=c.in_channels + c.out_channels,
+                                                     width=c.disc_width, layers=c.disc_layers,
+                                                     norm=_norm(c.norm)))
 
         return {"D": patchgan(), **({"D_reverse": patchgan()} if self.both else {})}
 

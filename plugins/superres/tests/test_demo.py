@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pluggy
 import pytest
 import torch
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from translate.plugins import ENTRY_POINT_GROUP, Registry
-from translate_demo import app
+from translate_demo.testing import serve
 from translate_superres.translator import SuperResTranslator
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
@@ -31,22 +28,8 @@ def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TRANSLATE_HOME", str(tmp_path_factory.mktemp("home")))
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        mp.setattr(SuperResTranslator, "starter_weights", weights)
-        registry = Registry(pm=pluggy.PluginManager(ENTRY_POINT_GROUP),
-                            translators={"superres": SuperResTranslator})
-        demo = app.build_demo(registry, device="cpu")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        app.launch(demo, host="127.0.0.1", port=port, block=False)
-        try:
-            yield Client(f"http://127.0.0.1:{port}/", verbose=False,
-                         download_files=str(tmp_path_factory.mktemp("downloads")))
-        finally:
-            demo.close()
+    with serve({"superres": SuperResTranslator}, weights={"superres": weights}) as url:
+        yield Client(url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
 
 
 def upscale(client: Client, path: Path, scale: str) -> tuple[np.ndarray, np.ndarray]:
