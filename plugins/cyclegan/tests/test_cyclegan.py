@@ -209,11 +209,9 @@ def test_starter_translates_to_the_target_domain_both_ways(starter):
     with torch.no_grad():
         metrics = starter.evaluate(source.split("heldout"), source.split("train"))
     assert metrics["domain_classifier_accuracy_on_unseen_real"] >= 0.9
-    # The target is >= 80% both ways. The shipped starter reaches it from photo to
-    # painting (100%) but not back (71%, from 0% for the identity): this asserts what it
-    # reaches, so a regression fails, without pretending the B->A target is met.
+    # The target: >= 80% both ways (the shipped starter: 100% and 83%).
     assert metrics["target_domain_share_AtoB"] >= 0.8
-    assert metrics["target_domain_share_BtoA"] >= 0.6
+    assert metrics["target_domain_share_BtoA"] >= 0.8
     for direction in ("AtoB", "BtoA"):
         assert metrics[f"target_domain_share_{direction}_identity_baseline"] <= 0.2
         assert (metrics[f"frechet_random-conv_{direction}"]

@@ -19,10 +19,10 @@ from translate.data.sources import Source
 from translate.engine.samples import tensor_to_pil
 from translate.errors import ConfigError, WeightsError
 from translate.losses import discriminator_loss, generator_loss
-from translate.nn import crop_to, pad_to_multiple
+from translate.nn import crop_to, pad_to_multiple, reference_init
 from translate_cyclegan.data import UnpairedDataset
 from translate_cyclegan.evaluation import evaluate_translation
-from translate_cyclegan.model import HistoryPatchDiscriminator, ResnetGenerator, reference_init
+from translate_cyclegan.model import HistoryPatchDiscriminator, ResnetGenerator
 
 Direction = Literal["AtoB", "BtoA"]
 # Which generator runs each direction: G_A maps A to B, G_B maps B to A (the reference's names).
@@ -64,7 +64,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # batch 4 (more images per second than batch 1 on a CPU) and an EMA of the generators,
     # which steadies what a short run exports.
     "starter": {"image_size": 64, "load_size": 72, "blocks": 6, "width": 16, "d_width": 32,
-                "batch_size": 4, "steps": 1800, "lr_decay_fraction": 0.5, "ema_decay": 0.999,
+                "batch_size": 4, "steps": 2700, "lr_decay_fraction": 0.5, "ema_decay": 0.999,
                 "sample_every": 300, "checkpoint_every": 600, "log_every": 50},
     # The reference configuration on a GPU (resnet_9blocks, 256 px, batch 1): 200 epochs of
     # horse2zebra's 1334 images; pass --data unpaired:PATH/TO/horse2zebra.
