@@ -92,7 +92,9 @@ def main() -> None:
     config = cls.make_config("full", {
         "blocks": str(args.blocks), "width": str(args.width), "image_size": str(args.size),
         "load_size": str(args.size), "batch_size": str(args.batch), "workers": "0",
-        "steps": str(args.steps * 10), "mixed_precision": args.precision})
+        "steps": str(args.steps * 10), "mixed_precision": args.precision,
+        # The reference keeps no EMA of the generators; without ours both do the same work.
+        "ema_decay": "0"})
     source = open_source("photo2painting")
     checkout = os.environ.get("REFERENCE_CYCLEGAN")
     with tempfile.TemporaryDirectory() as out:
