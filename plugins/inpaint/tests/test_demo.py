@@ -120,11 +120,14 @@ def test_a_user_paints_a_hole_in_the_browser(server: str, tmp_path: Path) -> Non
                   "--disable-component-update", "--disable-sync"])
         try:
             page = context.new_page()
-            page.goto(server)
+            # A cold first load (fresh profile, the server's first page) can take a while;
+            # an upload before the editor has hydrated is silently dropped.
+            page.goto(server, wait_until="networkidle", timeout=90_000)
+            page.locator("#inpaint-mask").wait_for(timeout=60_000)
             page.locator("#inpaint-mask input[type=file]").set_input_files(upload)
             # Drawing before the editor selects its brush loses the stroke.
             page.locator("#inpaint-mask button.highlight[aria-label='Brush']").wait_for(
-                timeout=30_000)
+                timeout=60_000)
             canvas = page.locator("#inpaint-mask canvas").first
             box = canvas.bounding_box()
             y = box["y"] + box["height"] / 2
