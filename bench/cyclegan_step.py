@@ -23,26 +23,11 @@ import time
 from types import SimpleNamespace
 
 import torch
+from timing import engine_steps, sync
 
 from translate.data.sources import open_source
 from translate.engine.trainer import Trainer
 from translate_cyclegan.translator import CycleGANTranslator
-
-
-def _sync() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
-def ours(trainer: Trainer, batches, steps: int) -> list[float]:
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        trainer._train_step(batches)
-        trainer.step += 1
-        _sync()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def reference_model(checkout: str, args: argparse.Namespace, device: torch.device):
@@ -71,7 +56,7 @@ def reference(model, batches, steps: int) -> list[float]:
         batch = next(batches)
         model.set_input({"A": batch["A"], "B": batch["B"], "A_paths": [], "B_paths": []})
         model.optimize_parameters()
-        _sync()
+        sync()
         times.append(time.perf_counter() - start)
     return times
 
@@ -107,12 +92,12 @@ def main() -> None:
         loaded = [b for b, _ in zip(trainer._batches(), range(args.steps + warmup), strict=False)]
         batches = itertools.cycle(loaded)
         ref = reference_model(checkout, args, device) if checkout else None
-        ours(trainer, batches, warmup)
+        engine_steps(trainer, batches, warmup)
         if ref is not None:
             reference(ref, batches, warmup)
         mine, theirs = [], []
         for _ in range(2):  # interleaved halves
-            mine += ours(trainer, batches, args.steps // 2)
+            mine += engine_steps(trainer, batches, args.steps // 2)
             if ref is not None:
                 theirs += reference(ref, batches, args.steps // 2)
 

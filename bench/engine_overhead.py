@@ -16,6 +16,7 @@ import tempfile
 import time
 
 import torch
+from timing import engine_steps, sync
 
 from translate.data.sources import open_source
 from translate.engine.trainer import Trainer
@@ -46,25 +47,9 @@ def bare_loop(trainer: Trainer, batches, steps: int) -> list[float]:
         update(trainer.discriminator_names,
                translator.discriminator_loss(nets, batch, detached))
         update(trainer.generator_names, translator.generator_loss(nets, batch, generated))
-        _sync()
+        sync()
         times.append(time.perf_counter() - start)
     return times
-
-
-def engine_loop(trainer: Trainer, batches, steps: int) -> list[float]:
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        trainer._train_step(batches)
-        trainer.step += 1
-        _sync()
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def _sync() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
 
 
 def main() -> None:
@@ -84,12 +69,12 @@ def main() -> None:
                           device=args.device, progress=False, command="bench")
         batches = trainer._batches()
         warmup = max(5, args.steps // 10)
-        engine_loop(trainer, batches, warmup)
+        engine_steps(trainer, batches, warmup)
         bare_loop(trainer, batches, warmup)
         # Interleave halves so drift in machine load hits both loops alike.
         engine, bare = [], []
         for _ in range(2):
-            engine += engine_loop(trainer, batches, args.steps // 2)
+            engine += engine_steps(trainer, batches, args.steps // 2)
             bare += bare_loop(trainer, batches, args.steps // 2)
 
     engine_s, bare_s = statistics.median(engine), statistics.median(bare)

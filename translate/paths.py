@@ -24,3 +24,14 @@ def offline_reason() -> str | None:
 def is_offline() -> bool:
     """True when TRANSLATE_OFFLINE or HF_HUB_OFFLINE forbids network access."""
     return offline_reason() is not None
+
+
+def torch_checkpoint(filename: str) -> Path:
+    """Where torch.hub (and so torchvision, torch-fidelity) caches a weights file.
+
+    Optional pretrained pieces (perceptual losses, FID) are used only when their file is
+    already here: gan-translate never downloads them at run time.
+    """
+    import torch  # kept out of module import: the CLI's --help must stay fast
+
+    return Path(torch.hub.get_dir()) / "checkpoints" / filename

@@ -36,6 +36,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from translate.paths import torch_checkpoint
+
 FeatureSpace = Literal["auto", "inception", "random-conv"]
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
 
@@ -64,8 +66,7 @@ def inception_weights() -> Path | None:
     except ImportError:
         return None
     override = os.environ.get("TRANSLATE_INCEPTION_WEIGHTS")
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE
-    path = Path(override) if override else cached
+    path = Path(override) if override else torch_checkpoint(INCEPTION_FILE)
     return path if path.is_file() else None
 
 

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from translate.hub.importers import read_reference_state_dict
+from translate.paths import torch_checkpoint
 
 VGG16_FILE = "vgg16-397923af.pth"  # torchvision's ImageNet VGG16 weights
 LAYERS = (4, 9, 16)  # ends of relu1_2, relu2_2, relu3_3 in torchvision's vgg16.features
@@ -24,7 +25,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 def vgg16_weights_path() -> Path:
     """Where torchvision keeps the file: $TORCH_HOME/hub/checkpoints (or ~/.cache/torch)."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / VGG16_FILE
+    return torch_checkpoint(VGG16_FILE)
 
 
 class VGGPerceptualLoss(nn.Module):

@@ -17,6 +17,7 @@ from torch import nn
 from torchvision.models.vgg import cfgs, make_layers
 
 from translate.hub.importers import read_reference_state_dict
+from translate.paths import torch_checkpoint
 
 VGG19_FILE = "vgg19-dcbb9e9d.pth"  # torchvision's VGG19_Weights.IMAGENET1K_V1
 # Index in torchvision's vgg19().features of each conv, by its paper name.
@@ -29,7 +30,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 def vgg19_path() -> Path:
     """Where torchvision keeps the VGG19 weights (honours TORCH_HOME)."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / VGG19_FILE
+    return torch_checkpoint(VGG19_FILE)
 
 
 class PerceptualLoss(nn.Module):
