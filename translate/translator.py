@@ -124,6 +124,11 @@ class Translator(nn.Module, metaclass=ABCMeta):
     # X.json, if present, sets other inputs for that example, e.g. {"direction": "BtoA"}.
     examples: ClassVar[Traversable | Path | None] = None
 
+    @classmethod
+    def inputs_for(cls, config: TrainConfig) -> tuple[Param, ...]:
+        """The `inputs` that weights trained with `config` can use; the demo offers only these."""
+        return cls.inputs
+
     def __init__(self, config: TrainConfig) -> None:
         super().__init__()
         self.config = config

@@ -16,6 +16,7 @@ import os
 import threading
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -26,12 +27,14 @@ import numpy as np
 import torch
 from PIL import Image
 
+from translate.config import config_from_dict
 from translate.data.images import open_image
 from translate.data.pipeline import to_tensor
 from translate.device import pick_device
 from translate.engine.samples import grid_image
 from translate.errors import TranslateError
-from translate.hub.resolve import load_translator, resolve_weights
+from translate.hub.pretrained import CONFIG_NAME, read_meta
+from translate.hub.resolve import ResolvedWeights, load_translator, resolve_weights
 from translate.plugins import Registry, get_registry
 from translate.translator import Param, Translator
 
@@ -105,13 +108,14 @@ def launch(demo: gr.Blocks, *, host: str = "127.0.0.1", port: int | None = None,
 
 def _build_tab(cls: type[Translator], models: ModelCache) -> None:
     try:
-        weights = resolve_weights(cls).describe()
+        resolved: ResolvedWeights | None = resolve_weights(cls)
+        weights = resolved.describe()
     except TranslateError as error:
-        weights = str(error)
+        resolved, weights = None, str(error)
     gr.Markdown(f"**{cls.task.value}**: {cls.description}  \nWeights: {weights}")
     with gr.Row():
         with gr.Column():
-            widgets = _widgets(cls)
+            widgets = _widgets(cls, _offered_inputs(cls, resolved))
             run = gr.Button("Run", variant="primary", elem_id=f"{cls.name}-run")
         with gr.Column():
             if cls.compare_in_demo:  # before | after, the input enlarged to the output's size
@@ -128,11 +132,28 @@ def _build_tab(cls: type[Translator], models: ModelCache) -> None:
                     elem_id=f"{cls.name}-examples")
 
 
-def _widgets(cls: type[Translator]) -> dict[str, gr.components.Component]:
-    """One widget per declared input; an image with a mask is one editor to paint on."""
-    has_mask = any(p.kind == "mask" for p in cls.inputs)
+def _offered_inputs(cls: type[Translator], resolved: ResolvedWeights | None) -> tuple[Param, ...]:
+    """The inputs the tab's weights can use, read from their config.json when it is local.
+
+    Weights still on the Hub are not fetched to build a page: their tab offers every input,
+    and one their config cannot serve fails with the translator's own message.
+    """
+    folder = Path(resolved.location) if resolved is not None else None
+    if folder is None or not (folder / CONFIG_NAME).is_file():
+        return cls.inputs
+    try:
+        config = config_from_dict(cls.Config, read_meta(folder)["config"])
+    except TranslateError:
+        return cls.inputs  # running the tab reports the broken weights
+    return cls.inputs_for(config)
+
+
+def _widgets(cls: type[Translator],
+             inputs: tuple[Param, ...]) -> dict[str, gr.components.Component]:
+    """One widget per offered input; an image with a mask is one editor to paint on."""
+    has_mask = any(p.kind == "mask" for p in inputs)
     widgets: dict[str, gr.components.Component] = {}
-    for param in cls.inputs:
+    for param in inputs:
         if param.kind == "image" and has_mask:
             continue  # the mask editor's background is the image
         widgets[param.name] = _widget(cls.name, param)

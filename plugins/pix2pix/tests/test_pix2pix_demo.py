@@ -86,6 +86,16 @@ def test_both_directions_are_offered_when_the_weights_have_them(client: Client,
     assert got.shape == (260, 300, 3)  # sketch -> photo: colour out
 
 
+def test_one_way_weights_get_no_direction_choice(tmp_path: Path) -> None:
+    one_way = {**TINY, "direction": "AtoB"}
+    folder = Pix2PixTranslator(Pix2PixTranslator.make_config("starter", one_way)) \
+        .save_pretrained(tmp_path / "one-way")
+    with serve({"pix2pix": Pix2PixTranslator}, weights={"pix2pix": folder}) as url:
+        api = Client(url, verbose=False).view_api(return_format="dict", print_info=False)
+    names = [p["parameter_name"] for p in api["named_endpoints"]["/pix2pix"]["parameters"]]
+    assert names == ["image", "fit", "keep_dropout", "seed"]
+
+
 def test_a_broken_upload_gives_one_line(client: Client, tmp_path: Path) -> None:
     path = tmp_path / "broken.png"
     path.write_bytes(b"\x89PNG\r\n\x1a\nnot really")

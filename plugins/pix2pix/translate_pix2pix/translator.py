@@ -120,6 +120,13 @@ class Pix2PixTranslator(Translator):
 
     config: Pix2PixConfig
 
+    @classmethod
+    def inputs_for(cls, config: TrainConfig) -> tuple[Param, ...]:
+        # One-way weights have no reverse generator: a direction choice would only fail.
+        if config.direction == "both":
+            return cls.inputs
+        return tuple(param for param in cls.inputs if param.name != "direction")
+
     # ---- networks --------------------------------------------------------------------------
 
     @property
