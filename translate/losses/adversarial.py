@@ -1,4 +1,4 @@
-"""Adversarial losses shared by every plugin.
+"""Adversarial losses: what D and G minimise, given D's logits.
 
 Each takes discriminator logits; `real`/`fake` name what D was shown. D losses
 return one scalar for the real and one for the fake term, so both can be logged.
