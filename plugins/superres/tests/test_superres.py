@@ -75,6 +75,29 @@ def test_rrdbnet_scales_and_shapes(scale: int) -> None:
     assert out.shape == (2, 3, 16 * scale, 24 * scale)
 
 
+@pytest.mark.parametrize("scale", [4, 2, 1])
+def test_bicubic_skip_starts_at_bicubic_and_adds_no_weights(scale: int) -> None:
+    torch.manual_seed(0)
+    net = RRDBNet(scale=scale, features=8, blocks=1, growth=4, bicubic_skip=True)
+    x = torch.rand(1, 3, 8, 12)
+    with torch.no_grad():
+        start = net(x)
+        bicubic_x = (torch.nn.functional.interpolate(x, scale_factor=scale, mode="bicubic")
+                     if scale > 1 else x)
+        assert torch.equal(start, bicubic_x)  # the zero last conv: exactly the baseline
+        plain = RRDBNet(scale=scale, features=8, blocks=1, growth=4)
+        assert plain.state_dict().keys() == net.state_dict().keys()  # checkpoints fit both
+        plain.load_state_dict(random_net(scale, features=8, blocks=1, growth=4).state_dict())
+        net.load_state_dict(plain.state_dict())
+        assert (net(x) - plain(x) - bicubic_x).abs().max() < 1e-5  # the skip is only a sum
+
+
+def test_bicubic_skip_is_off_by_default_so_imports_stay_exact() -> None:
+    assert not RRDBNet().bicubic_skip
+    assert not SuperResTranslator.make_config("full").bicubic_skip
+    assert not SuperResTranslator.make_config("full", {"bicubic_skip": "false"}).bicubic_skip
+
+
 def test_unet_discriminator_gives_per_pixel_logits_with_spectral_norm() -> None:
     d = UNetDiscriminator(features=8)
     assert d(torch.rand(2, 3, 32, 40)).shape == (2, 1, 32, 40)
@@ -355,6 +378,17 @@ def test_gan_stage_starts_from_init_weights(tmp_path: Path) -> None:
         SuperResTranslator(config).make_dataset(photos_source().split("train"), train=True)
 
 
+def test_gan_stage_refuses_init_weights_with_another_bicubic_skip(tmp_path: Path) -> None:
+    # The skip has no weights, so a strict load alone would not notice the mismatch.
+    tiny_model().save_pretrained(tmp_path / "psnr")
+    skip = SuperResTranslator.make_config("starter", TINY).bicubic_skip
+    config = SuperResTranslator.make_config(
+        "starter", {**TINY, "stage": "gan", "init_weights": str(tmp_path / "psnr"),
+                    "bicubic_skip": str(not skip).lower()})
+    with pytest.raises(WeightsError, match="bicubic_skip"):
+        SuperResTranslator(config).make_dataset(photos_source().split("train"), train=True)
+
+
 def test_training_writes_the_stage_into_the_model_card(tmp_path: Path) -> None:
     assert main(["train", "superres", "--steps", "2", "--quiet", "--out", str(tmp_path / "run"),
                  *[f"--set={k}={v}" for k, v in TINY.items()], "--set", "batch_size=2",
@@ -381,13 +415,13 @@ def test_starter_weights_ship_small_and_record_their_command() -> None:
 
 @needs_starter
 def test_starter_beats_bicubic_on_held_out_photos() -> None:
-    # Issue 6 asks for >= 1.0 dB; the 12-minute CPU starter reaches +0.45 dB (see README).
+    # Issue 6 asks for >= 1.0 dB; the 12-minute CPU starter reaches +0.57 dB (see README).
     model = from_pretrained(STARTER, expected=SuperResTranslator)
     source = photos_source()
     with torch.no_grad():
         metrics = model.evaluate(source.split("heldout"), source.split("train"))
-    assert metrics["psnr_y"] - metrics["psnr_y_bicubic_baseline"] >= 0.4
-    assert metrics["ssim_y"] - metrics["ssim_y_bicubic_baseline"] >= 0.02
+    assert metrics["psnr_y"] - metrics["psnr_y_bicubic_baseline"] >= 0.55
+    assert metrics["ssim_y"] - metrics["ssim_y_bicubic_baseline"] >= 0.025
 
 
 @needs_starter

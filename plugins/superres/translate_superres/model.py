@@ -78,14 +78,18 @@ class RRDBNet(nn.Module):
     The trunk always ends with a x4 upsampler; for x2 (x1) the input is first folded into
     2x2 (4x4) more channels by pixel-unshuffle, so the trunk runs at a quarter (a sixteenth)
     of the pixels and the same body serves all three scales.
+
+    `bicubic_skip` (off in ESRGAN and in every published checkpoint) adds the bicubic
+    upscaling of the input to the output, so the network only learns the residual.
     """
 
     def __init__(self, *, scale: int = 4, channels: int = 3, features: int = 64, blocks: int = 23,
-                 growth: int = 32) -> None:
+                 growth: int = 32, bicubic_skip: bool = False) -> None:
         super().__init__()
         if scale not in (1, 2, 4):
             raise ValueError(f"RRDBNet scale must be 1, 2 or 4, got {scale}")
         self.scale = scale
+        self.bicubic_skip = bicubic_skip
         self.unshuffle = 4 // scale  # 1: no fold
         self.conv_first = nn.Conv2d(channels * self.unshuffle**2, features, 3, 1, 1)
         self.body = nn.Sequential(*[RRDB(features=features, growth=growth)
@@ -96,6 +100,11 @@ class RRDBNet(nn.Module):
         self.conv_hr = nn.Conv2d(features, features, 3, 1, 1)
         self.conv_last = nn.Conv2d(features, channels, 3, 1, 1)
         self.lrelu = nn.LeakyReLU(0.2, inplace=True)
+        if bicubic_skip:
+            # A zero last conv makes the untrained network exactly bicubic upscaling, so
+            # training starts from the baseline instead of from noise.
+            nn.init.zeros_(self.conv_last.weight)
+            nn.init.zeros_(self.conv_last.bias)
 
     @property
     def multiple(self) -> int:
@@ -109,7 +118,13 @@ class RRDBNet(nn.Module):
         feat = feat + self.conv_body(self.body(feat))
         feat = self.lrelu(self.conv_up1(F.interpolate(feat, scale_factor=2, mode="nearest")))
         feat = self.lrelu(self.conv_up2(F.interpolate(feat, scale_factor=2, mode="nearest")))
-        return self.conv_last(self.lrelu(self.conv_hr(feat)))
+        out = self.conv_last(self.lrelu(self.conv_hr(feat)))
+        if self.bicubic_skip:
+            # Global residual learning: VDSR (Kim et al. 2016, https://arxiv.org/abs/1511.04587,
+            # section 3.1) learns only what bicubic misses, which converges much faster.
+            out = out + (F.interpolate(x, scale_factor=self.scale, mode="bicubic",
+                                       align_corners=False) if self.scale > 1 else x)
+        return out
 
 
 # U-Net discriminator with spectral norm: Real-ESRGAN, https://arxiv.org/abs/2107.10833

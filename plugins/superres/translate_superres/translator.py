@@ -39,6 +39,7 @@ class SuperResConfig(TrainConfig):
     features: int = 64  # RRDBNet feature width (ESRGAN: 64)
     blocks: int = 23  # RRDB blocks in the trunk (ESRGAN: 23)
     growth: int = 32  # growth channels inside each dense block (ESRGAN: 32)
+    bicubic_skip: bool = False  # add bicubic(input) to G's output (VDSR); off = ESRGAN, exact
     patch: int = 64  # side of the low-resolution training crop; the HR crop is patch*scale
     degradation: Degradation = "bicubic"  # how LR inputs are made: bicubic, real-esrgan(-2)
     stage: Literal["psnr", "gan"] = "psnr"  # psnr: L1 only; gan: L1 + perceptual + adversarial
@@ -62,16 +63,19 @@ class SuperResConfig(TrainConfig):
                               f"U-Net discriminator halves it 3 times); got patch={self.patch}")
 
 
+# The starter's network: small enough for a CPU, with the bicubic skip, which at this size
+# and budget is worth more than width or depth (see the README).
+STARTER_NET = {"features": 32, "blocks": 3, "growth": 16, "bicubic_skip": True}
+
 PRESETS: dict[str, dict[str, Any]] = {
     # PSNR stage, small RRDBNet x4 on the bundled photos, on a 2-core CPU.
-    "starter": {"features": 32, "blocks": 3, "growth": 16, "patch": 24, "batch_size": 16,
-                "steps": 1600, "lr_g": 1e-3, "lr_decay_fraction": 0.4, "sample_every": 400,
-                "checkpoint_every": 400, "log_every": 25},
+    "starter": {**STARTER_NET, "patch": 24, "batch_size": 8, "steps": 3000, "lr_g": 1e-3,
+                "lr_decay_fraction": 0.4, "sample_every": 750, "checkpoint_every": 750,
+                "log_every": 25},
     # GAN stage on top of the bundled starter (run `starter` first, or point init_weights).
-    "starter-gan": {"features": 32, "blocks": 3, "growth": 16, "patch": 24, "batch_size": 8,
-                    "steps": 200, "stage": "gan", "init_weights": "starter", "lr_g": 1e-4,
-                    "lr_d": 1e-4, "d_features": 16, "sample_every": 100,
-                    "checkpoint_every": 100, "log_every": 10},
+    "starter-gan": {**STARTER_NET, "patch": 24, "batch_size": 8, "steps": 200, "stage": "gan",
+                    "init_weights": "starter", "lr_g": 1e-4, "lr_d": 1e-4, "d_features": 16,
+                    "sample_every": 100, "checkpoint_every": 100, "log_every": 10},
     # ESRGAN/Real-ESRNet on a GPU: --data FOLDER_OF_HR_IMAGES --preset full
     "full": {"features": 64, "blocks": 23, "growth": 32, "patch": 64, "batch_size": 16,
              "steps": 400_000, "lr_g": 2e-4, "lr_decay_fraction": 0.5,
@@ -127,12 +131,13 @@ class SuperResTranslator(Translator):
 
     def build_generators(self) -> dict[str, torch.nn.Module]:
         c = self.config
-        generator = RRDBNet(scale=c.scale, features=c.features, blocks=c.blocks, growth=c.growth)
-        self._init_from = self._load_init(generator)
+        generator = RRDBNet(scale=c.scale, features=c.features, blocks=c.blocks, growth=c.growth,
+                            bicubic_skip=c.bicubic_skip)
+        self._init_problem = self._load_init(generator)
         return {"G": generator}
 
-    def _load_init(self, generator: RRDBNet) -> Path | None:
-        """Load `init_weights` into G if they are here; `make_dataset` refuses to train without.
+    def _load_init(self, generator: RRDBNet) -> str | None:
+        """Load `init_weights` into G if they fit; else say why (`make_dataset` refuses then).
 
         Loading published weights whose config names a folder of another machine must still
         work (they are overwritten anyway), so a missing folder only matters for training.
@@ -142,13 +147,19 @@ class SuperResTranslator(Translator):
         folder = (Path(str(STARTER)) if self.config.init_weights == "starter"
                   else Path(self.config.init_weights).expanduser())
         if not (folder / "model.safetensors").is_file():
-            return None
+            return (f"init_weights {self.config.init_weights!r}: no weights folder there "
+                    "(train the psnr stage first, e.g. --preset starter)")
         from translate.hub.pretrained import from_pretrained, load_state_dict_strict
 
         source = from_pretrained(folder, expected=type(self))
+        if source.config.bicubic_skip != self.config.bicubic_skip:
+            # No weights tell the two apart, so a strict load would pass and silently
+            # change every output.
+            return (f"init_weights {folder}: bicubic_skip={source.config.bicubic_skip} there, "
+                    f"{self.config.bicubic_skip} here (--set bicubic_skip=...)")
         load_state_dict_strict(generator, source.generators["G"].state_dict(),
                                source=f"init_weights {folder}")
-        return folder
+        return None
 
     def build_discriminators(self) -> dict[str, torch.nn.Module]:
         if self.config.stage == "psnr":
@@ -156,9 +167,8 @@ class SuperResTranslator(Translator):
         return {"D": UNetDiscriminator(features=self.config.d_features)}
 
     def make_dataset(self, source: Source, *, train: bool) -> torch.utils.data.Dataset:
-        if train and self.config.init_weights and self._init_from is None:
-            raise WeightsError(f"init_weights {self.config.init_weights!r}: no weights folder "
-                               "there (train the psnr stage first, e.g. --preset starter)")
+        if train and self._init_problem:
+            raise WeightsError(self._init_problem)
         c = self.config
         return PairDataset(source, scale=c.scale, patch=c.patch, train=train,
                            kind=c.degradation)
