@@ -18,8 +18,9 @@ from translate.cli import main
 from translate.data.sources import photos_source
 from translate.errors import ImageError, WeightsError
 from translate.hub.pretrained import from_pretrained, read_meta
+from translate.losses.perceptual import VGG_FILES
 from translate.testing import TranslatorTests
-from translate_superres import perceptual
+from translate_superres import translator as superres_translator
 from translate_superres.degrade import PairDataset, bicubic
 from translate_superres.importer import architecture, convert, to_basicsr_layout
 from translate_superres.metrics import psnr_y, ssim_y
@@ -338,7 +339,7 @@ def fake_vgg(folder: Path) -> None:
     from torchvision.models.vgg import cfgs, make_layers
 
     features = make_layers(cfgs["E"])[:8]
-    path = folder / "hub" / "checkpoints" / perceptual.VGG19_FILE
+    path = folder / "hub" / "checkpoints" / VGG_FILES[19]
     path.parent.mkdir(parents=True)
     torch.save({f"features.{k}": v for k, v in features.state_dict().items()}, path)
 
@@ -360,7 +361,7 @@ def test_gan_stage_uses_vgg_only_when_present(tmp_path: Path,
     terms, notes = losses_and_notes()
     assert terms == ["l1", "adversarial"] and "perceptual term OFF" in notes
     fake_vgg(tmp_path)
-    monkeypatch.setattr(perceptual, "REAL_ESRGAN_LAYERS", {"conv1_2": 0.1, "conv2_2": 0.1})
+    monkeypatch.setattr(superres_translator, "PERCEPTUAL_LAYERS", {"conv1_2": 0.1, "conv2_2": 0.1})
     terms, notes = losses_and_notes()
     assert terms == ["l1", "perceptual", "adversarial"] and "perceptual term on" in notes
 

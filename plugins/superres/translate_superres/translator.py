@@ -23,13 +23,17 @@ from translate.data.images import check_pixels, to_mode
 from translate.data.sources import Source
 from translate.errors import ConfigError, WeightsError
 from translate.losses import discriminator_loss, generator_loss
-from translate_superres import perceptual
+from translate.losses.perceptual import VGGPerceptualLoss, vgg_available, vgg_weights_path
 from translate_superres.degrade import Degradation, PairDataset, bicubic
 from translate_superres.metrics import psnr_y, ssim_y
 from translate_superres.model import RRDBNet, UNetDiscriminator
 from translate_superres.tiling import upscale_tiled
 
 STARTER = files("translate_superres") / "starter"
+# ESRGAN compares VGG19 features before their activation (https://arxiv.org/abs/1809.00219,
+# section 3.3); these are Real-ESRGAN's layer weights.
+PERCEPTUAL_LAYERS = {"conv1_2": 0.1, "conv2_2": 0.1, "conv3_4": 1.0, "conv4_4": 1.0,
+                     "conv5_4": 1.0}
 PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
@@ -193,12 +197,12 @@ class SuperResTranslator(Translator):
             losses["adversarial"] = c.gan_weight * generator_loss("nonsaturating", nets.D(sr))
         return losses
 
-    def _perceptual(self, device: torch.device) -> perceptual.PerceptualLoss | None:
-        if self.config.perceptual_weight <= 0 or not perceptual.available():
+    def _perceptual(self, device: torch.device) -> VGGPerceptualLoss | None:
+        if self.config.perceptual_weight <= 0 or not vgg_available(19):
             return None
         cache = self.__dict__.setdefault("_vgg", {})  # not a submodule: never saved
         if device not in cache:
-            cache[device] = perceptual.PerceptualLoss().to(device)
+            cache[device] = VGGPerceptualLoss(depth=19, layers=PERCEPTUAL_LAYERS).to(device)
         return cache[device]
 
     # ---- sample grids ---------------------------------------------------------------------
@@ -288,9 +292,9 @@ class SuperResTranslator(Translator):
         if c.stage == "psnr":
             notes = f"Stage psnr: L1 loss only, LR inputs by {c.degradation} degradation."
         else:
-            vgg = ("on (VGG19 weights from the torch hub cache)" if perceptual.available()
+            vgg = ("on (VGG19 weights from the torch hub cache)" if vgg_available(19)
                    and c.perceptual_weight > 0 else
-                   f"OFF (no VGG19 weights at {perceptual.vgg19_path()})"
+                   f"OFF (no VGG19 weights at {vgg_weights_path(19)})"
                    if c.perceptual_weight > 0 else "off (perceptual_weight=0)")
             notes = (f"Stage gan: L1 x{c.pixel_weight} + adversarial x{c.gan_weight} "
                      f"(U-Net discriminator, spectral norm) + perceptual x{c.perceptual_weight}, "
