@@ -3,9 +3,9 @@
     python bench/superres_speed.py            # CPU figures (starter and full RRDBNet)
     python bench/superres_speed.py --gpu      # also the GPU figures of issue 6, when CUDA is here
 
-CPU: the starter network (32 features, 4 blocks) x4 on a 128x128 input, untiled and tiled
-(192/24, the CLI default, and 64/24), the full ESRGAN network (64 features, 23 blocks) on a
-64x64 input, and a training step of the starter preset (patch 24, batch 16, L1).
+CPU: the starter preset's network x4 on a 128x128 input, untiled and tiled (192/24, the
+CLI default, and 64/24), the full ESRGAN network (64 features, 23 blocks) on a 64x64
+input, and a training step at the starter preset's patch and batch (L1).
 GPU: the full network x4 on 512x512 in fp32, bf16 and fp16 with peak memory, tiled on
 2048x2048, and a training step at 128x128 HR patches, batch 16.
 """
@@ -21,8 +21,12 @@ import torch
 
 from translate_superres.model import RRDBNet
 from translate_superres.tiling import upscale_tiled
+from translate_superres.translator import SuperResTranslator
 
-STARTER = {"features": 32, "blocks": 4, "growth": 16}
+# The networks the presets train, read from them so the figures follow the presets.
+STARTER_CONFIG = SuperResTranslator.make_config("starter")
+STARTER = {"features": STARTER_CONFIG.features, "blocks": STARTER_CONFIG.blocks,
+           "growth": STARTER_CONFIG.growth, "bicubic_skip": STARTER_CONFIG.bicubic_skip}
 FULL = {"features": 64, "blocks": 23, "growth": 32}
 
 
@@ -66,7 +70,7 @@ def train_step(net: RRDBNet, *, patch: int, batch: int, device: str = "cpu",
 
 def cpu() -> None:
     torch.manual_seed(0)
-    print(f"CPU, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(f"CPU, {torch.get_num_threads()} threads, torch {torch.__version__}; starter {STARTER}")
     starter = RRDBNet(scale=4, **STARTER).eval()
     with torch.no_grad():
         print(f"starter x4 128x128 untiled        {inference(starter, 128) * 1e3:9.0f} ms/image")
@@ -83,8 +87,9 @@ def cpu() -> None:
         print(f"full x4 64x64 untiled             "
               f"{inference(full, 64, repeat=1) * 1e3:9.0f} ms/image")
     starter.train()
-    print(f"starter train step, patch 24, batch 16: {train_step(starter, patch=24, batch=16):.3f} "
-          "s/iter")
+    patch, batch = STARTER_CONFIG.patch, STARTER_CONFIG.batch_size
+    print(f"starter train step, patch {patch}, batch {batch}: "
+          f"{train_step(starter, patch=patch, batch=batch):.3f} s/iter")
 
 
 def gpu() -> None:
