@@ -18,8 +18,8 @@ from translate.errors import ConfigError, DataError, ImageError
 from translate.testing import TranslatorTests
 from translate_inpaint.evaluation import hole_scores, telea
 from translate_inpaint.masks import MaskFiles, draw_mask, fixed_masks, hole_ratio
-from translate_inpaint.model import Generator, harmonic_fill, pyramid_fill
-from translate_inpaint.translator import InpaintTranslator
+from translate_inpaint.model import Generator, harmonic_fill, local_contrast, pyramid_fill
+from translate_inpaint.translator import InpaintTranslator, negative_psnr
 
 # A few thousand parameters: the contract does not depend on the network's size.
 TINY = {"width": "8", "blocks": "1", "rates": "1,2", "d_width": "8", "d_layers": "3",
@@ -178,10 +178,11 @@ def test_a_mask_of_another_size_is_refused_unless_resized(model: InpaintTranslat
     np.testing.assert_array_equal(result[~hole], np.asarray(image)[~hole])
 
 
-@pytest.mark.parametrize("refine", [True, False])
-def test_generator_shapes_and_the_hole_never_leaks_in(refine: bool) -> None:
+@pytest.mark.parametrize(("refine", "contrast_window"), [(True, 0), (True, 9), (False, 0)])
+def test_generator_shapes_and_the_hole_never_leaks_in(refine: bool, contrast_window: int) -> None:
     torch.manual_seed(0)
-    generator = Generator(width=8, blocks=1, downsamples=2, refine=refine)
+    generator = Generator(width=8, blocks=1, downsamples=2, refine=refine,
+                          contrast_window=contrast_window)
     torch.nn.init.normal_(generator.decoder[-1].weight)  # a non-zero correction
     image, mask = torch.rand(2, 3, 64, 48) * 2 - 1, torch.zeros(2, 1, 64, 48)
     mask[:, :, 10:30, 5:40] = 1
@@ -217,6 +218,30 @@ def test_harmonic_fill_solves_laplace_in_the_hole() -> None:
     # A linear ramp is harmonic: the sweeps recover it, better than the pyramid alone.
     error = (smooth - ramp).abs().max()
     assert error < 0.01 < (rough - ramp).abs().max()
+
+
+def test_local_contrast_is_nil_on_flat_ground_and_follows_texture_into_the_hole() -> None:
+    known = torch.ones(1, 1, 32, 32)
+    known[..., 8:24, 8:24] = 0
+    flat = torch.full((1, 3, 32, 32), 0.3)
+    assert local_contrast(flat * known, known, 9).abs().max() < 1e-3
+    index = torch.arange(32)
+    checks = ((index.view(32, 1) + index) % 2 * 2 - 1).float().expand(1, 3, 32, 32)
+    spread = local_contrast(checks * known, known, 9)  # a +-1 checkerboard: a spread of 1
+    assert spread.shape == (1, 1, 32, 32)
+    torch.testing.assert_close(spread, torch.ones_like(spread), atol=0.15, rtol=0)
+    with pytest.raises(ConfigError, match="contrast_window"):
+        InpaintTranslator.make_config("starter", {"contrast_window": "8"})
+
+
+def test_the_psnr_term_is_minus_each_images_hole_psnr() -> None:
+    image, mask = torch.zeros(2, 3, 8, 8), torch.zeros(2, 1, 8, 8)
+    mask[..., :4, :] = 1
+    output = image.clone()
+    output[0] += 0.2  # 0.1 off everywhere on a [0, 1] scale: 20 dB in the hole
+    output[1, :, 4:] = 1  # wrong only outside the hole: perfect, up to the 50 dB ceiling
+    torch.testing.assert_close(negative_psnr(output, image, mask),
+                               torch.tensor([-20.0, -50.0]), atol=0.01, rtol=0)
 
 
 # ---- evaluation ------------------------------------------------------------------------------
@@ -339,8 +364,13 @@ def test_the_starter_weights_ship_and_load() -> None:
     assert meta["provenance"]["command"] == "translate train inpaint --preset starter"
     assert meta["config"] == {k: json.loads(json.dumps(v)) for k, v in
                               config_to_dict(InpaintTranslator.make_config("starter")).items()}
+    metrics = meta["metrics"]
     for name in ("hole_10_20", "hole_30_40"):  # the card's own figures: better than Telea
-        assert meta["metrics"][f"{name}/psnr"] > meta["metrics"][f"{name}/psnr_telea"]
+        assert metrics[f"{name}/psnr"] > metrics[f"{name}/psnr_telea"]
+        # ... and than the weight-free coarse stage alone: the learned part adds to it.
+        assert metrics[f"{name}/psnr"] > metrics[f"{name}/psnr_coarse_stage"]
+        assert metrics[f"{name}/l1"] < metrics[f"{name}/l1_coarse_stage"]
+        assert metrics[f"{name}/ssim"] >= metrics[f"{name}/ssim_coarse_stage"]
     model = InpaintTranslator.from_pretrained(folder)
     image = photo(80, 80)
     hole = np.zeros((80, 80), bool)

@@ -10,7 +10,8 @@ Optionally (`refine=True`, the starter's choice) the generator works coarse-to-f
 DeepFill does, but with a coarse stage that has no weights: a harmonic (smoothest) fill of
 the hole, started from a pull-push pyramid. The AOT network sees that coarse image and
 learns a correction to it, starting from zero, so a short CPU training run spends its
-steps on what a smooth fill gets wrong.
+steps on what a smooth fill gets wrong. With `contrast_window` the correction is measured
+in units of the known pixels' local contrast, so flat holes stay flat.
 """
 
 from __future__ import annotations
@@ -102,6 +103,32 @@ def harmonic_fill(image: torch.Tensor, known: torch.Tensor, iterations: int) -> 
     return filled
 
 
+# Local contrast, after the local contrast normalisation of Jarrett et al. 2009 ("What is
+# the best multi-stage architecture for object recognition?", ICCV): the spread of the
+# known pixels around each point, carried into the hole by the same pull-push fill. It
+# sets the scale of the learned correction, so a flat hole (sky) can only be changed by
+# about a grey level while a textured one can take an edge.
+CONTRAST_FLOOR = 2 / 255  # one grey level in [-1, 1]: a perfectly flat hole can still move
+
+
+def local_contrast(image: torch.Tensor, known: torch.Tensor, window: int) -> torch.Tensor:
+    """(B, C, H, W), known (B, 1, H, W) -> (B, 1, H, W) spread of the known pixels nearby.
+
+    The standard deviation over an odd `window` of known pixels, averaged over channels;
+    where a window holds no known pixel at all, it is filled in from the nearest ones.
+    """
+    def pool(values: torch.Tensor) -> torch.Tensor:
+        return F.avg_pool2d(values, window, stride=1, padding=window // 2,
+                            count_include_pad=False)
+
+    weight = pool(known)
+    share = weight.clamp_min(1e-8)
+    mean = pool(image * known) / share
+    variance = (pool(image.square() * known) / share - mean.square()).clamp_min(0)
+    seen = (weight > 0).to(image.dtype)  # windows with at least one known pixel
+    return pyramid_fill(variance.mean(1, keepdim=True) * seen, seen).sqrt()
+
+
 class Generator(nn.Module):
     """(masked image, mask) -> a full image; only its hole pixels are kept by the caller.
 
@@ -111,9 +138,11 @@ class Generator(nn.Module):
 
     def __init__(self, *, channels: int = 3, width: int = 64, blocks: int = 8,
                  rates: Sequence[int] = (1, 2, 4, 8), downsamples: int = 2,
-                 refine: bool = False, smoothing: int = 100) -> None:
+                 refine: bool = False, smoothing: int = 100,
+                 contrast_window: int = 0) -> None:
         super().__init__()
         self.refine, self.smoothing = refine, smoothing
+        self.contrast_window = contrast_window
         widths = [width * 2**i for i in range(downsamples + 1)]  # e.g. 64, 128, 256
         if widths[-1] % len(rates):
             raise ValueError(f"the deepest width {widths[-1]} must divide into {len(rates)} rates")
@@ -142,7 +171,12 @@ class Generator(nn.Module):
             return torch.tanh(self.decoder(features))
         coarse = self.coarse(masked, mask)
         features = self.middle(self.encoder(torch.cat([coarse, mask], dim=1)))
-        return (coarse + self.decoder(features)).clamp(-1, 1)
+        correction = self.decoder(features)
+        if self.contrast_window:  # in units of the local contrast, never quite zero
+            with torch.no_grad():
+                scale = local_contrast(masked, 1 - mask, self.contrast_window)
+            correction = correction * (scale + CONTRAST_FLOOR)
+        return (coarse + correction).clamp(-1, 1)
 
     def coarse(self, masked: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The weight-free coarse stage: (B, C, H, W), (B, 1, H, W) -> (B, C, H, W)."""
