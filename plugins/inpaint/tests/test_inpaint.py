@@ -338,6 +338,31 @@ def test_training_notes_say_whether_the_perceptual_term_ran(
     assert model.perceptual_loss() is None
 
 
+def test_the_perceptual_term_runs_when_vgg16_weights_are_on_disk(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from torchvision.models.vgg import cfgs, make_layers
+
+    from translate.losses.perceptual import VGG_FILES, vgg_layer_indices
+    from translate.translator import Networks
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    # torchvision's layout, truncated after relu3_3 (the deepest layer the plugin uses).
+    features = make_layers(cfgs["D"])[: vgg_layer_indices(16)["relu3_3"] + 1]
+    path = tmp_path / "hub" / "checkpoints" / VGG_FILES[16]
+    path.parent.mkdir(parents=True)
+    torch.save({f"features.{k}": v for k, v in features.state_dict().items()}, path)
+    torch.manual_seed(0)
+    model = InpaintTranslator(InpaintTranslator.make_config("starter", TINY))
+    nets = Networks({"G": model.generators["G"], **model.build_discriminators()})
+    image = torch.rand(2, 3, 32, 32) * 2 - 1
+    mask = torch.zeros(2, 1, 32, 32)
+    mask[:, :, 8:20, 8:20] = 1
+    batch = {"image": image, "mask": mask}
+    losses = model.generator_loss(nets, batch, model.generate(nets, batch))
+    assert losses["perceptual"] > 0
+    assert "perceptual term on" in model.training_notes()
+
+
 # ---- data and the shipped weights ------------------------------------------------------------
 
 

@@ -19,12 +19,12 @@ from translate.data.masks import hole_array
 from translate.data.sources import Source
 from translate.errors import ConfigError, ImageError
 from translate.losses import AdversarialLoss, discriminator_loss, generator_loss
+from translate.losses.perceptual import VGGPerceptualLoss, vgg_available, vgg_weights_path
 from translate.nn import crop_to, pad_to_multiple
 from translate_inpaint.data import GridCrops, MaskFn, RandomCrops
 from translate_inpaint.evaluation import compare_with_telea
 from translate_inpaint.masks import MaskFiles, MaskKind, area_bounds, draw_mask
 from translate_inpaint.model import Generator, SNPatchDiscriminator
-from translate_inpaint.perceptual import VGGPerceptualLoss, vgg16_weights_path
 
 
 @dataclass(kw_only=True)
@@ -76,6 +76,9 @@ class InpaintConfig(TrainConfig):
         if self.infer_max_side < self.image_size:
             raise ConfigError("infer_max_side must be at least image_size")
 
+
+# Johnson et al. 2016's VGG16 feature maps (https://arxiv.org/abs/1603.08155), equally weighted.
+PERCEPTUAL_LAYERS = {"relu1_2": 1 / 3, "relu2_2": 1 / 3, "relu3_3": 1 / 3}
 
 PRESETS: dict[str, dict[str, Any]] = {
     # The bundled photos on one CPU thread in about 12 minutes, at 64x64. Flat holes (sky)
@@ -185,16 +188,17 @@ class InpaintTranslator(Translator):
             losses["psnr_hole"] = c.psnr_hole * negative_psnr(output, image, mask).mean()
         perceptual = self.perceptual_loss()
         if perceptual is not None:
+            # The loss takes [0, 1] images; ours are in [-1, 1].
             losses["perceptual"] = c.perceptual * perceptual.to(image.device)(
-                generated["composite"], image)
+                generated["composite"].add(1).div(2), image.add(1).div(2))
         return losses
 
     def perceptual_loss(self) -> VGGPerceptualLoss | None:
         """The VGG16 loss when asked for and its weights are on disk, else None."""
-        if self.config.perceptual <= 0 or not vgg16_weights_path().is_file():
+        if self.config.perceptual <= 0 or not vgg_available(16):
             return None
         if "_perceptual" not in self.__dict__:  # kept out of the module tree: never saved
-            self.__dict__["_perceptual"] = VGGPerceptualLoss(vgg16_weights_path())
+            self.__dict__["_perceptual"] = VGGPerceptualLoss(depth=16, layers=PERCEPTUAL_LAYERS)
         return self.__dict__["_perceptual"]
 
     def save_pretrained(self, folder: str | Path, **options: Any) -> Path:
@@ -207,10 +211,10 @@ class InpaintTranslator(Translator):
         c = self.config
         if c.perceptual <= 0:
             perceptual = "off (perceptual=0)"
-        elif vgg16_weights_path().is_file():
+        elif vgg_available(16):
             perceptual = f"on, x{c.perceptual} (VGG16 weights from the torch hub cache)"
         else:
-            perceptual = (f"OFF: no VGG16 weights at {vgg16_weights_path()} (never downloaded "
+            perceptual = (f"OFF: no VGG16 weights at {vgg_weights_path(16)} (never downloaded "
                           "by training)")
         psnr = f", minus the per-image hole PSNR x{c.psnr_hole}" if c.psnr_hole > 0 else ""
         contrast = (f" Correction scaled by local contrast ({c.contrast_window}x{c.contrast_window}"
