@@ -5,6 +5,10 @@ to `translate demo`:
 
     with serve({"faces": FacesTranslator}) as url:
         client = gradio_client.Client(url)
+
+or, in one step, `with demo_client({"faces": FacesTranslator}, downloads=...) as client`.
+A tab's contract does not depend on training, so `untrained_weights` gives small, seeded
+weights that stand in for the starter's.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from pathlib import Path
 from unittest import mock
 
 import pluggy
+import torch
+from gradio_client import Client
 
 from translate.plugins import ENTRY_POINT_GROUP, Registry
 from translate.translator import Translator
@@ -49,3 +55,17 @@ def serve(translators: Mapping[str, type[Translator]], *,
             yield f"http://127.0.0.1:{port}/"
         finally:
             demo.close()
+
+
+@contextlib.contextmanager
+def demo_client(translators: Mapping[str, type[Translator]], *, downloads: Path,
+                weights: Mapping[str, Path] | None = None, device: str = "cpu") -> Iterator[Client]:
+    """`serve`, with a gradio_client.Client connected to it that saves results in `downloads`."""
+    with serve(translators, weights=weights, device=device) as url:
+        yield Client(url, verbose=False, download_files=str(downloads))
+
+
+def untrained_weights(cls: type[Translator], overrides: Mapping[str, str], folder: Path) -> Path:
+    """Hub-layout weights of a seeded, untrained `cls` from its starter preset plus `overrides`."""
+    torch.manual_seed(0)
+    return cls(cls.make_config("starter", overrides)).save_pretrained(folder / cls.name)

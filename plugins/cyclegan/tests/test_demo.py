@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from translate_cyclegan.translator import CycleGANTranslator
-from translate_demo.testing import serve
+from translate_demo.testing import demo_client
 
 gradio_client = pytest.importorskip("gradio_client")
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
@@ -24,9 +24,9 @@ STARTER = Path(str(CycleGANTranslator.starter_weights))
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gradio_client.Client]:
-    with serve({"cyclegan": CycleGANTranslator}) as url:
-        yield gradio_client.Client(url, verbose=False,
-                                   download_files=str(tmp_path_factory.mktemp("downloads")))
+    with demo_client({"cyclegan": CycleGANTranslator},
+                     downloads=tmp_path_factory.mktemp("downloads")) as client:
+        yield client
 
 
 @pytest.mark.parametrize(("example", "direction"), [("photo-cat.png", "AtoB"),

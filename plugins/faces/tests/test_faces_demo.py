@@ -18,7 +18,7 @@ from translate_faces.translator import FacesTranslator
 
 gradio_client = pytest.importorskip("gradio_client")
 app = pytest.importorskip("translate_demo.app")
-serve = pytest.importorskip("translate_demo.testing").serve
+demo_client = pytest.importorskip("translate_demo.testing").demo_client
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 
@@ -27,9 +27,9 @@ STARTER = Path(str(FacesTranslator.starter_weights))
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gradio_client.Client]:
-    with serve({"faces": FacesTranslator}) as url:
-        yield gradio_client.Client(url, verbose=False,
-                                   download_files=str(tmp_path_factory.mktemp("downloads")))
+    with demo_client({"faces": FacesTranslator},
+                     downloads=tmp_path_factory.mktemp("downloads")) as client:
+        yield client
 
 
 def answer(client, **params) -> np.ndarray:

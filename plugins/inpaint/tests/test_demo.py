@@ -14,13 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
 from translate_demo import app
-from translate_demo.testing import serve
+from translate_demo.testing import serve, untrained_weights
 from translate_inpaint.translator import InpaintTranslator
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
@@ -32,9 +31,7 @@ CHROMIUM = "/usr/bin/chromium"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    torch.manual_seed(0)
-    model = InpaintTranslator(InpaintTranslator.make_config("starter", TINY))
-    weights = model.save_pretrained(tmp_path_factory.mktemp("weights") / "inpaint")
+    weights = untrained_weights(InpaintTranslator, TINY, tmp_path_factory.mktemp("weights"))
     with serve({"inpaint": InpaintTranslator}, weights={"inpaint": weights}) as url:
         yield url
 

@@ -18,7 +18,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from translate_demo.testing import serve
+from translate_demo.testing import demo_client, untrained_weights
 from translate_pix2pix.translator import Pix2PixTranslator
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
@@ -28,21 +28,14 @@ TINY = {"width": "4", "disc_width": "4", "direction": "both"}
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    model = Pix2PixTranslator(Pix2PixTranslator.make_config("starter", TINY))
-    return model.save_pretrained(tmp_path_factory.mktemp("weights") / "pix2pix")
+    return untrained_weights(Pix2PixTranslator, TINY, tmp_path_factory.mktemp("weights"))
 
 
 @pytest.fixture(scope="module")
-def server(weights: Path) -> Iterator[str]:
-    with serve({"pix2pix": Pix2PixTranslator}, weights={"pix2pix": weights}) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def client(server: str, tmp_path_factory: pytest.TempPathFactory) -> Client:
-    return Client(server, download_files=str(tmp_path_factory.mktemp("downloads")),
-                  verbose=False)
+def client(weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    with demo_client({"pix2pix": Pix2PixTranslator}, weights={"pix2pix": weights},
+                     downloads=tmp_path_factory.mktemp("downloads")) as client:
+        yield client
 
 
 def upload(pixels: np.ndarray, path: Path) -> str:
@@ -87,11 +80,10 @@ def test_both_directions_are_offered_when_the_weights_have_them(client: Client,
 
 
 def test_one_way_weights_get_no_direction_choice(tmp_path: Path) -> None:
-    one_way = {**TINY, "direction": "AtoB"}
-    folder = Pix2PixTranslator(Pix2PixTranslator.make_config("starter", one_way)) \
-        .save_pretrained(tmp_path / "one-way")
-    with serve({"pix2pix": Pix2PixTranslator}, weights={"pix2pix": folder}) as url:
-        api = Client(url, verbose=False).view_api(return_format="dict", print_info=False)
+    folder = untrained_weights(Pix2PixTranslator, {**TINY, "direction": "AtoB"}, tmp_path)
+    with demo_client({"pix2pix": Pix2PixTranslator}, weights={"pix2pix": folder},
+                     downloads=tmp_path / "downloads") as client:
+        api = client.view_api(return_format="dict", print_info=False)
     names = [p["parameter_name"] for p in api["named_endpoints"]["/pix2pix"]["parameters"]]
     assert names == ["image", "fit", "keep_dropout", "seed"]
 

@@ -12,7 +12,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from translate_demo.testing import serve
+from translate_demo.testing import demo_client, untrained_weights
 from translate_superres.translator import SuperResTranslator
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
@@ -21,15 +21,14 @@ TINY = {"features": "8", "blocks": "1", "growth": "8", "patch": "8"}
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    model = SuperResTranslator(SuperResTranslator.make_config("starter", TINY))
-    return model.save_pretrained(tmp_path_factory.mktemp("weights") / "superres")
+    return untrained_weights(SuperResTranslator, TINY, tmp_path_factory.mktemp("weights"))
 
 
 @pytest.fixture(scope="module")
 def client(weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    with serve({"superres": SuperResTranslator}, weights={"superres": weights}) as url:
-        yield Client(url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
+    with demo_client({"superres": SuperResTranslator}, weights={"superres": weights},
+                     downloads=tmp_path_factory.mktemp("downloads")) as client:
+        yield client
 
 
 def upscale(client: Client, path: Path, scale: str) -> tuple[np.ndarray, np.ndarray]:
