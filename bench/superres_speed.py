@@ -5,7 +5,9 @@
 
 CPU: the starter preset's network x4 on a 128x128 input, untiled and tiled (192/24, the
 CLI default, and 64/24), the full ESRGAN network (64 features, 23 blocks) on a 64x64
-input, and a training step at the starter preset's patch and batch (L1).
+input, and a training step at the starter preset's patch and batch (L1). The starter's
+step and untiled inference are also timed side by side in the default (NCHW) memory
+layout, against the channels_last layout the translator uses.
 GPU: the full network x4 on 512x512 in fp32, bf16 and fp16 with peak memory, tiled on
 2048x2048, and a training step at 128x128 HR patches, batch 16.
 """
@@ -13,6 +15,7 @@ GPU: the full network x4 on 512x512 in fp32, bf16 and fp16 with peak memory, til
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import time
 from collections.abc import Callable
@@ -25,8 +28,6 @@ from translate_superres.translator import SuperResTranslator
 
 # The networks the presets train, read from them so the figures follow the presets.
 STARTER_CONFIG = SuperResTranslator.make_config("starter")
-STARTER = {"features": STARTER_CONFIG.features, "blocks": STARTER_CONFIG.blocks,
-           "growth": STARTER_CONFIG.growth, "bicubic_skip": STARTER_CONFIG.bicubic_skip}
 FULL = {"features": 64, "blocks": 23, "growth": 32}
 
 
@@ -55,7 +56,8 @@ def inference(net: RRDBNet, size: int, *, tile: int = 0, overlap: int = 24, devi
 
 def train_step(net: RRDBNet, *, patch: int, batch: int, device: str = "cpu",
                repeat: int = 3) -> float:
-    optimizer = torch.optim.Adam(net.parameters(), 2e-4, betas=(0.9, 0.99))
+    # fused, as the engine runs it (translate.engine.trainer)
+    optimizer = torch.optim.Adam(net.parameters(), 2e-4, betas=(0.9, 0.99), fused=True)
     lr = torch.rand(batch, 3, patch, patch, device=device)
     hr = torch.rand(batch, 3, patch * 4, patch * 4, device=device)
 
@@ -70,10 +72,14 @@ def train_step(net: RRDBNet, *, patch: int, batch: int, device: str = "cpu",
 
 def cpu() -> None:
     torch.manual_seed(0)
-    print(f"CPU, {torch.get_num_threads()} threads, torch {torch.__version__}; starter {STARTER}")
-    starter = RRDBNet(scale=4, **STARTER).eval()
+    print(f"CPU, {torch.get_num_threads()} threads, torch {torch.__version__}; starter "
+          f"{STARTER_CONFIG.features} features, {STARTER_CONFIG.blocks} blocks")
+    starter = SuperResTranslator(STARTER_CONFIG).generators["G"].eval()  # as the product runs it
+    nchw = copy.deepcopy(starter).to(memory_format=torch.contiguous_format)
     with torch.no_grad():
-        print(f"starter x4 128x128 untiled        {inference(starter, 128) * 1e3:9.0f} ms/image")
+        ours, plain = inference(starter, 128, repeat=5), inference(nchw, 128, repeat=5)
+        print(f"starter x4 128x128 untiled        {ours * 1e3:9.0f} ms/image "
+              f"(NCHW layout {plain * 1e3:.0f} ms: channels_last/NCHW {ours / plain:.3f})")
         print(f"starter x4 128x128 tiled 64/24    "
               f"{inference(starter, 128, tile=64) * 1e3:9.0f} ms/image")
         print(f"starter x4 512x512 tiled 192/24   "
@@ -83,13 +89,14 @@ def cpu() -> None:
         tiled = upscale_tiled(starter, image, scale=4, tile=64, overlap=24)
         print(f"tiled vs untiled, 200x200 (untrained net), max |diff| "
               f"{abs(whole.astype(int) - tiled.astype(int)).max()}/255")
-        full = RRDBNet(scale=4, **FULL).eval()
+        full = RRDBNet(scale=4, **FULL).to(memory_format=torch.channels_last).eval()
         print(f"full x4 64x64 untiled             "
               f"{inference(full, 64, repeat=1) * 1e3:9.0f} ms/image")
-    starter.train()
     patch, batch = STARTER_CONFIG.patch, STARTER_CONFIG.batch_size
-    print(f"starter train step, patch {patch}, batch {batch}: "
-          f"{train_step(starter, patch=patch, batch=batch):.3f} s/iter")
+    ours = train_step(starter.train(), patch=patch, batch=batch, repeat=10)
+    plain = train_step(nchw.train(), patch=patch, batch=batch, repeat=10)
+    print(f"starter train step, patch {patch}, batch {batch}: {ours:.3f} s/iter "
+          f"(NCHW layout {plain:.3f}: channels_last/NCHW {ours / plain:.3f})")
 
 
 def gpu() -> None:
@@ -97,7 +104,7 @@ def gpu() -> None:
         print("GPU: no CUDA device here; GPU figures not measured")
         return
     print(f"GPU: {torch.cuda.get_device_name()}")
-    full = RRDBNet(scale=4, **FULL).cuda().eval()
+    full = RRDBNet(scale=4, **FULL).to("cuda", memory_format=torch.channels_last).eval()
     with torch.no_grad():
         for name, dtype in (("fp32", None), ("bf16", torch.bfloat16), ("fp16", torch.float16)):
             torch.cuda.reset_peak_memory_stats()

@@ -35,6 +35,8 @@ STARTER = files("translate_superres") / "starter"
 PERCEPTUAL_LAYERS = {"conv1_2": 0.1, "conv2_2": 0.1, "conv3_4": 1.0, "conv4_4": 1.0,
                      "conv5_4": 1.0}
 PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
+# Generator settings that change its outputs without changing its weights' shapes.
+WEIGHTLESS_FIELDS = ("bicubic_skip", "residual_scale")
 
 
 @dataclass(kw_only=True)
@@ -44,6 +46,7 @@ class SuperResConfig(TrainConfig):
     blocks: int = 23  # RRDB blocks in the trunk (ESRGAN: 23)
     growth: int = 32  # growth channels inside each dense block (ESRGAN: 32)
     bicubic_skip: bool = False  # add bicubic(input) to G's output (VDSR); off = ESRGAN, exact
+    residual_scale: float = 0.2  # scaling of every residual branch (ESRGAN: 0.2, for 23 blocks)
     patch: int = 64  # side of the low-resolution training crop; the HR crop is patch*scale
     degradation: Degradation = "bicubic"  # how LR inputs are made: bicubic, real-esrgan(-2)
     stage: Literal["psnr", "gan"] = "psnr"  # psnr: L1 only; gan: L1 + perceptual + adversarial
@@ -62,19 +65,23 @@ class SuperResConfig(TrainConfig):
             raise ConfigError(f"scale must be 1, 2 or 4, got {self.scale}")
         if min(self.features, self.blocks, self.growth, self.d_features) < 1:
             raise ConfigError("features, blocks, growth and d_features must be at least 1")
+        if self.residual_scale <= 0:
+            raise ConfigError(f"residual_scale must be positive, got {self.residual_scale}")
         if self.patch < 8 or (self.patch * self.scale) % 8:
             raise ConfigError(f"patch must be at least 8 and patch*scale a multiple of 8 (the "
                               f"U-Net discriminator halves it 3 times); got patch={self.patch}")
 
 
 # The starter's network: small enough for a CPU, with the bicubic skip, which at this size
-# and budget is worth more than width or depth (see the README).
-STARTER_NET = {"features": 32, "blocks": 3, "growth": 16, "bicubic_skip": True}
+# and budget is worth more than width or depth, and without residual scaling, which three
+# blocks do not need to train stably (see the README).
+STARTER_NET = {"features": 32, "blocks": 3, "growth": 16, "bicubic_skip": True,
+               "residual_scale": 1.0}
 
 PRESETS: dict[str, dict[str, Any]] = {
     # PSNR stage, small RRDBNet x4 on the bundled photos, on a 2-core CPU.
-    "starter": {**STARTER_NET, "patch": 24, "batch_size": 8, "steps": 3000, "lr_g": 1e-3,
-                "lr_decay_fraction": 0.4, "sample_every": 750, "checkpoint_every": 750,
+    "starter": {**STARTER_NET, "patch": 24, "batch_size": 8, "steps": 6000, "lr_g": 1e-3,
+                "lr_decay_fraction": 0.4, "sample_every": 1500, "checkpoint_every": 750,
                 "log_every": 25},
     # GAN stage on top of the bundled starter (run `starter` first, or point init_weights).
     "starter-gan": {**STARTER_NET, "patch": 24, "batch_size": 8, "steps": 200, "stage": "gan",
@@ -136,9 +143,11 @@ class SuperResTranslator(Translator):
     def build_generators(self) -> dict[str, torch.nn.Module]:
         c = self.config
         generator = RRDBNet(scale=c.scale, features=c.features, blocks=c.blocks, growth=c.growth,
-                            bicubic_skip=c.bicubic_skip)
+                            bicubic_skip=c.bicubic_skip, residual_scale=c.residual_scale)
         self._init_problem = self._load_init(generator)
-        return {"G": generator}
+        # channels_last: this net's convolutions, forward and backward, run about 15% faster
+        # on CPUs (oneDNN) and tensor-core GPUs in that layout; state dicts are unchanged.
+        return {"G": generator.to(memory_format=torch.channels_last)}
 
     def _load_init(self, generator: RRDBNet) -> str | None:
         """Load `init_weights` into G if they fit; else say why (`make_dataset` refuses then).
@@ -156,11 +165,13 @@ class SuperResTranslator(Translator):
         from translate.hub.pretrained import from_pretrained, load_state_dict_strict
 
         source = from_pretrained(folder, expected=type(self))
-        if source.config.bicubic_skip != self.config.bicubic_skip:
-            # No weights tell the two apart, so a strict load would pass and silently
-            # change every output.
-            return (f"init_weights {folder}: bicubic_skip={source.config.bicubic_skip} there, "
-                    f"{self.config.bicubic_skip} here (--set bicubic_skip=...)")
+        for field in WEIGHTLESS_FIELDS:
+            # No weights tell these apart, so a strict load would pass and silently change
+            # every output.
+            there, here = getattr(source.config, field), getattr(self.config, field)
+            if there != here:
+                return (f"init_weights {folder}: {field}={there} there, {here} here "
+                        f"(--set {field}=...)")
         load_state_dict_strict(generator, source.generators["G"].state_dict(),
                                source=f"init_weights {folder}")
         return None
