@@ -101,7 +101,7 @@ HELDOUT_CROPS = ((0.5, 0.5), (0.25, 0.25), (0.75, 0.75), (0.25, 0.75))
 def _crop_at(pixels: np.ndarray, side: int, where: tuple[float, float]) -> np.ndarray:
     """The `side` square of (H, W, C) pixels at `where` (fractions of the room left over)."""
     top, left = (round((size - side) * f) for size, f in zip(pixels.shape[:2], where,
-                                                               strict=False))
+                                                               strict=True))
     return pixels[top:top + side, left:left + side]
 
 
