@@ -45,7 +45,7 @@ class Task(str, enum.Enum):
     INPAINTING = "inpainting"
 
 
-ParamKind = Literal["image", "mask", "int", "float", "choice", "seed", "bool"]
+ParamKind = Literal["image", "mask", "int", "float", "choice", "seed", "bool", "file"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,7 +65,8 @@ class Param:
     high: float | None = None
 
     @property
-    def is_file(self) -> bool:
+    def is_image(self) -> bool:
+        """Read from a file and decoded as an image (a `file` param arrives as its path)."""
         return self.kind in ("image", "mask")
 
 

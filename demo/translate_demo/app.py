@@ -207,6 +207,9 @@ def _widget(translator: str, param: Param) -> gr.components.Component:
         return gr.ImageEditor(type="filepath", image_mode="RGBA", sources=["upload"],
                               brush=gr.Brush(colors=["#ffffff"], color_mode="fixed"),
                               eraser=gr.Eraser(), **common)
+    if param.kind == "file":
+        common.pop("info")  # gr.File has no info line
+        return gr.File(type="filepath", **common)  # the handler gets the path, or None
     if param.kind == "choice":
         return gr.Dropdown(choices=list(param.choices), value=param.default, **common)
     if param.kind == "bool":

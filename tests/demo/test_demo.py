@@ -440,3 +440,12 @@ def test_one_tab_per_translator_with_a_widget_per_param(server: Server) -> None:
     notes = [c["props"]["value"] for c in components if c["type"] == "markdown"]
     assert any(f"Weights: bundled starter ({server.weights['digits']})" in n for n in notes)
     assert any("Weights: no weights for unweighted" in n for n in notes)
+
+
+def test_a_file_param_is_an_upload_handed_over_as_its_path() -> None:
+    import gradio as gr
+
+    from translate import Param
+
+    widget = app._widget("importer", Param(name="reverse", kind="file", help="a second file"))
+    assert isinstance(widget, gr.File) and widget.type == "filepath"

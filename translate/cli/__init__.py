@@ -195,7 +195,7 @@ def _infer_command(cls: type[Translator]) -> click.Command:
         click.echo(f"weights: {resolved.describe()}", err=True)
         params = {p.name: values[p.name] for p in cls.inputs if p is not positional}
         for param in cls.inputs:
-            if param.is_file and param is not positional and params.get(param.name):
+            if param.is_image and param is not positional and params.get(param.name):
                 if param.kind == "mask":  # read with its alpha: a painted layer is a mask too
                     params[param.name] = hole_mask(open_image(params[param.name], mode="RGBA"))
                 else:
@@ -267,9 +267,10 @@ def _import_command(registry: Registry, name: str) -> click.Command:
 
     def run(file: str, out: str, **options: Any) -> None:
         translator = importer.convert(Path(file), **options)
+        more = [options[p.name] for p in importer.options if p.kind == "file" and options[p.name]]
         folder = translator.save_pretrained(out, provenance={
             "command": _command_line(),
-            "imported_from": Path(file).name})
+            "imported_from": ", ".join(Path(name).name for name in (file, *more))})
         click.echo(f"weights written to {folder}")
 
     return click.Command(

@@ -39,6 +39,8 @@ def _option(param: Param) -> click.Option:
     elif param.kind in ("image", "mask"):
         kwargs.update(type=click.Path(dir_okay=False), metavar="FILE",
                       required=param.default is None)
+    elif param.kind == "file":  # any other file, e.g. a second checkpoint; always optional
+        kwargs.update(type=click.Path(dir_okay=False), metavar="FILE")
     elif param.kind == "choice":
         kwargs["type"] = click.Choice(param.choices)
     elif param.kind in ("int", "seed"):

@@ -18,7 +18,7 @@ from PIL import Image
 
 from translate.cli import main
 from translate.errors import WeightsError
-from translate.hub.pretrained import from_pretrained
+from translate.hub.pretrained import from_pretrained, read_meta
 from translate_cyclegan.importer import convert
 from translate_cyclegan.translator import CycleGANTranslator
 
@@ -206,3 +206,35 @@ def test_translate_import_then_infer_in_the_imported_direction(tmp_path, monkeyp
     assert main(["infer", "cyclegan", str(tmp_path / "in.png"), "--direction", "AtoB",
                  *common]) == 1
     assert "translate BtoA only" in capsys.readouterr().err
+
+
+def test_a_second_file_fills_the_other_direction(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path / "home"))
+    forward, backward = (reference_state(width=4, blocks=6, seed=seed) for seed in (1, 2))
+    assert main(["import", "cyclegan", str(save(forward, tmp_path / "horse2zebra.pth")),
+                 "--reverse", str(save(backward, tmp_path / "zebra2horse.pth")),
+                 "--out", str(tmp_path / "both")]) == 0
+    loaded = from_pretrained(tmp_path / "both", expected=CycleGANTranslator)
+    assert loaded.config.directions == "both"
+    assert read_meta(tmp_path / "both")["provenance"]["imported_from"] == \
+        "horse2zebra.pth, zebra2horse.pth"
+    images = torch.rand(1, 3, 24, 28) * 2 - 1
+    with torch.no_grad():
+        for generator, state in ((loaded.generators.G_A, forward), (loaded.generators.G_B,
+                                                                     backward)):
+            expected = reference_forward(state, images, blocks=6)
+            assert (generator(images) - expected).abs().max() < 1e-5
+    # --direction names the first file's way; the second file takes the other one.
+    swapped = convert(tmp_path / "horse2zebra.pth", direction="BtoA",
+                      reverse=tmp_path / "zebra2horse.pth")
+    assert torch.equal(swapped.generators.G_B.state_dict()["model.1.weight"],
+                       forward["model.1.weight"])
+
+
+def test_two_files_of_different_architectures_are_refused_in_one_line(tmp_path):
+    six = save(reference_state(width=4, blocks=6), tmp_path / "six.pth")
+    nine = save(reference_state(width=4, blocks=9), tmp_path / "nine.pth")
+    with pytest.raises(WeightsError) as error:
+        convert(six, reverse=nine)
+    assert "nine.pth: blocks 9" in str(error.value) and "one architecture" in str(error.value)
+    assert "\n" not in str(error.value)

@@ -24,18 +24,39 @@ from translate_cyclegan.translator import GENERATOR, CycleGANTranslator
 NORM_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
 _BLOCK = re.compile(r"^model\.(\d+)\.conv_block\.")
 FIRST_BLOCK = 10  # model.0-9: stem conv and two downsampling convs, each with norm and ReLU
+OTHER = {"AtoB": "BtoA", "BtoA": "AtoB"}
 
 
-def convert(path: Path, direction: str = "AtoB") -> CycleGANTranslator:
-    """A translator whose `direction` generator holds the reference file's weights."""
-    state = read_reference_state_dict(path)
-    overrides = architecture(state, path)
-    config = CycleGANTranslator.make_config("full", {**overrides, "directions": direction})
+def convert(path: Path, direction: str = "AtoB",
+            reverse: str | Path | None = None) -> CycleGANTranslator:
+    """A translator whose `direction` generator holds the reference file's weights.
+
+    `reverse` is a second file, for the other direction (`latest_net_G_B.pth` next to
+    `latest_net_G_A.pth`, or `zebra2horse.pth` next to `horse2zebra.pth`); the translator
+    then works both ways. Both files must have the same architecture: one config holds both.
+    """
+    files = {direction: Path(path)}
+    if reverse:
+        files[OTHER[direction]] = Path(reverse)
+    states = {way: read_reference_state_dict(file) for way, file in files.items()}
+    layouts = {way: architecture(state, files[way]) for way, state in states.items()}
+    overrides = layouts[direction]
+    for way, layout in layouts.items():
+        if layout != overrides:
+            raise WeightsError(f"{files[way]}: {_describe(layout)}, but {files[direction]}: "
+                               f"{_describe(overrides)}; one folder holds one architecture")
+    directions = "both" if reverse else direction
+    config = CycleGANTranslator.make_config("full", {**overrides, "directions": directions})
     translator = CycleGANTranslator(config)
-    generator = translator.generators[GENERATOR[direction]]
-    load_state_dict_strict(generator, without_instance_norm_statistics(state, generator),
-                           source=str(path))
+    for way, state in states.items():
+        generator = translator.generators[GENERATOR[way]]
+        load_state_dict_strict(generator, without_instance_norm_statistics(state, generator),
+                               source=str(files[way]))
     return translator.eval()
+
+
+def _describe(layout: dict[str, str]) -> str:
+    return ", ".join(f"{key} {value}" for key, value in layout.items())
 
 
 def architecture(state: dict[str, torch.Tensor], path: Path) -> dict[str, str]:
@@ -79,5 +100,9 @@ IMPORTER = Importer(
     convert=convert,
     options=(Param(name="direction", kind="choice", choices=("AtoB", "BtoA"), default="AtoB",
                    help="Which way the file translates: G_A files map A to B (AtoB), "
-                        "G_B files B to A (BtoA)."),),
+                        "G_B files B to A (BtoA)."),
+             Param(name="reverse", kind="file",
+                   help="A second file, for the other direction (latest_net_G_B.pth with "
+                        "latest_net_G_A.pth, zebra2horse.pth with horse2zebra.pth), so the "
+                        "folder translates both ways.")),
 )
