@@ -138,9 +138,10 @@ class Pix2PixTranslator(Translator):
         c = self.config
 
         def unet(inputs: int, outputs: int) -> torch.nn.Module:
-            return reference_init(UNetGenerator(in_channels=inputs, out_channels=outputs,
-                                 depth=DEPTHS[c.generator], width=c.width, norm=_norm(c.norm),
-                                 dropout=c.dropout))
+            net = UNetGenerator(in_channels=inputs, out_channels=outputs,
+                                depth=DEPTHS[c.generator], width=c.width, norm=_norm(c.norm),
+                                dropout=c.dropout)
+            return reference_init(net)
 
         generators = {"G": unet(c.in_channels, c.out_channels)}
         if self.both:
@@ -152,9 +153,9 @@ class Pix2PixTranslator(Translator):
 
         def patchgan() -> torch.nn.Module:
             # Conditional: D sees the input and an output stacked along channels.
-            return reference_init(PatchDiscriminator(in_channels=c.in_channels + c.out_channels,
-                                                     width=c.disc_width, layers=c.disc_layers,
-                                                     norm=_norm(c.norm)))
+            net = PatchDiscriminator(in_channels=c.in_channels + c.out_channels,
+                                     width=c.disc_width, layers=c.disc_layers, norm=_norm(c.norm))
+            return reference_init(net)
 
         return {"D": patchgan(), **({"D_reverse": patchgan()} if self.both else {})}
 
