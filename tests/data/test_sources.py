@@ -227,6 +227,30 @@ def test_photos_are_rgb_and_hold_out_whole_photos(photos):
     assert split_indices(photos) == split_indices(photos_source())
 
 
+
+def test_photos_can_hold_out_other_photos(photos):
+    from skimage.data import astronaut, coffee
+
+    chosen = open_source("photos:astronaut, coffee")
+    assert len(chosen) == len(photos)
+    heldout = chosen.split("heldout")
+    assert len(heldout) == 2
+    assert np.array_equal(pixels(heldout[0]["image"]), astronaut())
+    assert np.array_equal(pixels(heldout[1]["image"]), coffee())
+    assert split_indices(chosen) != split_indices(photos)  # chelsea and china now train
+
+
+@pytest.mark.parametrize(("argument", "message"), [
+    ("cat", r"photos:cat: no photo named 'cat' \(the photos: astronaut, "),
+    (",", "name at least one photo to hold out"),
+    ("astronaut,coffee,chelsea,rocket,immunohistochemistry,hubble_deep_field,retina,"
+     "motorcycle,china,flower", "leave at least one to train on"),
+])
+def test_photos_refuse_a_bad_held_out_list(argument, message):
+    with pytest.raises(DataError, match=message) as caught:
+        photos_source(argument)
+    assert "\n" not in str(caught.value)
+
 # --- FolderSource -------------------------------------------------------------------------
 
 

@@ -294,8 +294,11 @@ def lfw_source(_: str | None = None) -> Source:
 PHOTOS_HELDOUT = ("chelsea", "china")
 
 
-def photos_source(_: str | None = None) -> Source:
-    """The RGB photos bundled with scikit-image and scikit-learn; two are held out."""
+def photos_source(heldout: str | None = None) -> Source:
+    """The RGB photos bundled with scikit-image and scikit-learn; two are held out.
+
+    `photos:NAME,NAME` holds out those photos instead of `PHOTOS_HELDOUT`.
+    """
     from skimage import data
     from sklearn.datasets import load_sample_images
 
@@ -307,9 +310,15 @@ def photos_source(_: str | None = None) -> Source:
     sample = load_sample_images()
     for filename, array in zip(sample.filenames, sample.images, strict=True):
         images[Path(filename).stem] = array
-    heldout = [i for i, name in enumerate(images) if name in PHOTOS_HELDOUT]
+    names = [n.strip() for n in heldout.split(",") if n.strip()] if heldout else PHOTOS_HELDOUT
+    if unknown := [n for n in names if n not in images]:
+        raise DataError(f"photos:{heldout}: no photo named {unknown[0]!r} "
+                        f"(the photos: {', '.join(images)})")
+    if not names or set(images) <= set(names):
+        raise DataError(f"photos:{heldout}: name at least one photo to hold out and leave "
+                        "at least one to train on")
     return InMemorySource("photos", [Image.fromarray(a).convert("RGB") for a in images.values()],
-                          heldout=heldout)
+                          heldout=[i for i, name in enumerate(images) if name in names])
 
 
 # ---- opening a --data spec --------------------------------------------------------------------
@@ -343,7 +352,8 @@ def _needs(argument: str | None, what: str) -> str:
 def register_dataset_sources(register: Callable[..., None]) -> None:
     register("digits", digits_source, "scikit-learn's 1797 labelled 8x8 digits (bundled)")
     register("lfw", lfw_source, "scikit-image's 100 25x25 LFW faces (bundled)")
-    register("photos", photos_source, "the RGB photos bundled with scikit-image/scikit-learn")
+    register("photos", photos_source, "photos[:NAME,NAME] — the RGB photos bundled with "
+             "scikit-image/scikit-learn; holds out chelsea and china, or the photos named")
     register("folder", lambda arg: FolderSource(_needs(arg, "a folder path")),
              "folder:PATH — images, or class sub-folders of images")
     register("hf", lambda arg: HFSource(_needs(arg, "a dataset name or path")),
