@@ -227,7 +227,6 @@ def test_photos_are_rgb_and_hold_out_whole_photos(photos):
     assert split_indices(photos) == split_indices(photos_source())
 
 
-
 def test_photos_can_hold_out_other_photos(photos):
     from skimage.data import astronaut, coffee
 
@@ -250,6 +249,7 @@ def test_photos_refuse_a_bad_held_out_list(argument, message):
     with pytest.raises(DataError, match=message) as caught:
         photos_source(argument)
     assert "\n" not in str(caught.value)
+
 
 # --- FolderSource -------------------------------------------------------------------------
 

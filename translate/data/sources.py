@@ -295,9 +295,9 @@ PHOTOS_HELDOUT = ("chelsea", "china")
 
 
 def photos_source(heldout: str | None = None) -> Source:
-    """The RGB photos bundled with scikit-image and scikit-learn; two are held out.
+    """The RGB photos bundled with scikit-image and scikit-learn, `PHOTOS_HELDOUT` held out.
 
-    `photos:NAME,NAME` holds out those photos instead of `PHOTOS_HELDOUT`.
+    `photos:NAME,NAME` holds out the photos named instead.
     """
     from skimage import data
     from sklearn.datasets import load_sample_images
