@@ -37,6 +37,7 @@ from translate.hub.pretrained import CONFIG_NAME, read_meta
 from translate.hub.resolve import ResolvedWeights, load_translator, resolve_weights
 from translate.plugins import Registry, get_registry
 from translate.translator import Param, Translator
+from translate_demo.uploads import checked_upload_path, read_upload
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # refused by the server before reaching a handler
 MAX_UPLOAD_PIXELS = 16_000_000  # checked from the header, before any decoding
@@ -59,12 +60,13 @@ class ModelCache:
             return self._models[cls.name]
 
 
-def _upload(payload: Any, what: str) -> str | bytes:
-    """The uploaded file, exactly as sent: a path in Gradio's cache, or a data URL's bytes.
+def _upload(payload: Any, what: str) -> bytes:
+    """The uploaded file's bytes, exactly as sent: a file in Gradio's cache, or a data URL.
 
     Handlers run with preprocess=False, because Gradio's own preprocessing opens every
     image with Pillow first (no pixel cap, 16-bit clipped, data URLs re-encoded as lossy
-    WebP). Gradio still checks, before this, that a path lies in its upload cache.
+    WebP). Gradio checks a path against its cache only when the payload carries `meta`,
+    so `read_upload` checks every path itself before opening it.
     """
     if isinstance(payload, dict):
         url, path = payload.get("url") or "", payload.get("path")
@@ -78,7 +80,7 @@ def _upload(payload: Any, what: str) -> str | bytes:
             except binascii.Error:
                 raise TranslateError(f"{what}: the data URL is not valid base64") from None
         if path:
-            return str(path)
+            return read_upload(path, what=what, max_bytes=MAX_UPLOAD_BYTES)
     raise TranslateError(f"{what}: no file was received")
 
 
@@ -267,6 +269,9 @@ def _to_params(cls: type[Translator], values: dict[str, Any]) -> dict[str, Any]:
             for other in cls.inputs:
                 if other.kind == "image":
                     params[other.name] = image
+        elif param.kind == "file" and value:
+            path = value.get("path") if isinstance(value, dict) else value
+            value = checked_upload_path(path, what=param.name, max_bytes=MAX_UPLOAD_BYTES)
         elif param.kind in ("int", "seed"):
             value = int(value if value is not None else param.default)
         elif param.kind == "float":
