@@ -8,14 +8,14 @@ People already own weights trained with the papers' own code (`latest_net_G.pth`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 
-from translate.errors import WeightsError
+from translate.hub.reading import find_state_dict, read_checkpoint
 
 if TYPE_CHECKING:
     from translate.translator import Param, Translator
@@ -34,26 +34,9 @@ class Importer:
 def read_reference_state_dict(
     path: str | Path, wrappers: tuple[str, ...] = ("state_dict",)
 ) -> dict[str, torch.Tensor]:
-    """Tensors of a .pth/.pt file, unwrapped from the first present wrapper key.
+    """Tensors of a checkpoint file, unwrapped from the first present wrapper key.
 
-    Only tensors and plain containers are accepted: `weights_only=True` is passed
-    explicitly so that TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD cannot turn unpickling back on.
+    Read by `translate.hub.reading.read_checkpoint`: safetensors, or pickles holding only
+    tensors, plain data and allow-listed inert objects, never code.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"{path}: no such file")
-    try:
-        loaded: Any = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise WeightsError(f"{path}: not a plain-tensor checkpoint ({type(error).__name__}: "
-                           f"{first[:160]})") from None
-    for key in wrappers:
-        if isinstance(loaded, Mapping) and isinstance(loaded.get(key), Mapping):
-            loaded = loaded[key]
-            break
-    if not isinstance(loaded, Mapping) or not all(
-            isinstance(v, torch.Tensor) for v in loaded.values()):
-        raise WeightsError(f"{path}: expected a dict of tensors (a state_dict)")
-    # DataParallel-trained files prefix every key with "module."
-    return {k.removeprefix("module."): v for k, v in loaded.items()}
+    return find_state_dict(read_checkpoint(path), path=path, wrappers=wrappers)

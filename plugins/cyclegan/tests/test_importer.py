@@ -175,10 +175,17 @@ def test_a_bad_file_gives_one_line_naming_the_key(tmp_path, change, message):
     assert message in str(error.value) and "\n" not in str(error.value)
 
 
+class Payload:
+    """Anything torch.load would have to unpickle by running code."""
+
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
 def test_files_that_need_unpickling_code_are_refused(tmp_path):
     path = tmp_path / "evil.pth"
-    torch.save({"model.1.weight": torch.zeros(1), "extra": Path("x")}, path)
-    with pytest.raises(WeightsError, match="not a plain-tensor checkpoint"):
+    torch.save({"model.1.weight": torch.zeros(1), "extra": Payload()}, path)
+    with pytest.raises(WeightsError, match="refused: the pickle asks for"):
         convert(path)
 
 
