@@ -25,8 +25,8 @@ from types import SimpleNamespace
 import torch
 from timing import engine_steps, sync
 
-from translate.data.sources import open_source
 from translate.engine.trainer import Trainer
+from translate.plugins import open_source
 from translate_cyclegan.translator import CycleGANTranslator
 
 

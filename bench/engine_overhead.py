@@ -18,9 +18,8 @@ import time
 import torch
 from timing import engine_steps, sync
 
-from translate.data.sources import open_source
 from translate.engine.trainer import Trainer
-from translate.plugins import load_plugins
+from translate.plugins import load_plugins, open_source
 from translate.translator import Networks
 
 

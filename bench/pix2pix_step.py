@@ -27,9 +27,8 @@ from collections.abc import Callable
 
 import torch
 
-from translate.data.sources import open_source
 from translate.engine.trainer import Trainer
-from translate.plugins import load_plugins
+from translate.plugins import load_plugins, open_source
 
 
 def our_step(args: argparse.Namespace, batch: dict[str, torch.Tensor],

@@ -46,8 +46,12 @@ def test_presets_then_overrides_parsed_by_type():
     ({"betas": "0.5"}, r"betas expects 2 comma-separated values"),
     ({"evaluate_at_end": "maybe"}, r"evaluate_at_end expects true or false"),
     ({"steps": "0"}, r"steps must be at least 1"),
-    ({"ema_decay": "1.5"}, r"ema_decay must be in \[0, 1\)"),
-    ({"lr_decay_fraction": "2"}, r"lr_decay_fraction must be in \[0, 1\]"),
+    ({"ema_decay": "1.5"}, r"ema_decay must be below 1, got 1.5"),
+    ({"lr_decay_fraction": "2"}, r"lr_decay_fraction must be at most 1, got 2"),
+    ({"lr_g": "inf"}, r"lr_g must be a finite number, got inf"),
+    ({"lr_g": "nan"}, r"lr_g must be a finite number, got nan"),
+    ({"lr_d": "0"}, r"lr_d must be above 0, got 0"),
+    ({"seed": "-1"}, r"seed must be at least 0, got -1"),
 ])
 def test_bad_values_are_one_line_errors(overrides, message):
     with pytest.raises(ConfigError, match=message) as error:

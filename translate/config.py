@@ -3,6 +3,11 @@
 A plugin's config is a keyword-only dataclass that extends `TrainConfig`. Each
 field carries a trailing `# comment`; those comments are the documentation shown
 by `translate train NAME --help`, so the source and the help never disagree.
+
+A field's bounds are part of its type: `width: Annotated[int, Range(1)] = 64`. They
+are checked whenever a config is built (presets, `--set`, a config.json), and every
+float must be finite, so `--set lr_g=inf` or `width=0` is refused in one line before
+anything trains.
 """
 
 from __future__ import annotations
@@ -11,53 +16,91 @@ import dataclasses
 import difflib
 import inspect
 import io
+import math
 import tokenize
 import types
 import typing
 from collections.abc import Iterable, Mapping
 from functools import cache
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from translate.errors import ConfigError
 
 C = TypeVar("C", bound="TrainConfig")
 
 
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """Bounds of a numeric config field, used as `Annotated[int, Range(1)]`.
+
+    `low`/`high` are inclusive unless `open_low`/`open_high`; None means unbounded.
+    """
+
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    open_high: bool = False
+
+    def check(self, name: str, value: float) -> None:
+        if self.low is not None and (value <= self.low if self.open_low else value < self.low):
+            raise ConfigError(f"{name} must be {'above' if self.open_low else 'at least'} "
+                              f"{_number(self.low)}, got {_number(value)}")
+        if self.high is not None and (value >= self.high if self.open_high
+                                      else value > self.high):
+            raise ConfigError(f"{name} must be {'below' if self.open_high else 'at most'} "
+                              f"{_number(self.high)}, got {_number(value)}")
+
+
+POSITIVE = Range(0, open_low=True)
+AT_LEAST_1 = Range(1)
+NOT_NEGATIVE = Range(0)
+FRACTION = Range(0, 1)
+
+
 @dataclasses.dataclass(kw_only=True)
 class TrainConfig:
     """What every adversarial training run needs, whatever the networks."""
 
-    steps: int = 2000  # optimisation steps; one step = d_steps D updates + one G update
-    batch_size: int = 64  # images per step, per process
-    lr_g: float = 2e-4  # generator Adam step size
-    lr_d: float = 2e-4  # discriminator Adam step size
+    arch: str = ""  # the generator architecture (see `presets`/--help); "" = the default one
+    steps: Annotated[int, AT_LEAST_1] = 2000  # optimisation steps; one = d_steps D + one G update
+    batch_size: Annotated[int, AT_LEAST_1] = 64  # images per step, per process
+    lr_g: Annotated[float, POSITIVE] = 2e-4  # generator Adam step size
+    lr_d: Annotated[float, POSITIVE] = 2e-4  # discriminator Adam step size
     betas: tuple[float, float] = (0.5, 0.999)  # Adam betas; beta1=0.5 is the DCGAN-era default
-    d_steps: int = 1  # discriminator updates per generator update
-    lr_decay_fraction: float = 0.0  # final share of steps over which LR decays linearly to 0
-    ema_decay: float = 0.999  # EMA of generator weights used for samples and export (0 = off)
-    grad_clip: float = 0.0  # clip each network's gradient norm to this (0 = no clipping)
-    seed: int = 0  # seeds data order, augmentation and initial weights
+    d_steps: Annotated[int, AT_LEAST_1] = 1  # discriminator updates per generator update
+    lr_decay_fraction: Annotated[float, FRACTION] = 0.0  # final share of steps decaying LR to 0
+    ema_decay: Annotated[float, Range(0, 1, open_high=True)] = 0.999  # generator EMA (0 = off)
+    grad_clip: Annotated[float, NOT_NEGATIVE] = 0.0  # clip each net's gradient norm (0 = off)
+    seed: Annotated[int, NOT_NEGATIVE] = 0  # seeds data order, augmentation and initial weights
     mixed_precision: Literal["auto", "no", "bf16", "fp16"] = "auto"  # auto: CUDA bf16, CPU fp32
-    log_every: int = 25  # steps between logged scalars (progress bar, TensorBoard, hooks)
-    sample_every: int = 250  # steps between sample-grid PNGs
-    checkpoint_every: int = 250  # steps between atomic checkpoints
-    workers: int = 0  # DataLoader worker processes (0 = load in the training process)
+    log_every: Annotated[int, AT_LEAST_1] = 25  # steps between logged scalars (bar, TensorBoard)
+    sample_every: Annotated[int, AT_LEAST_1] = 250  # steps between sample-grid PNGs
+    checkpoint_every: Annotated[int, AT_LEAST_1] = 250  # steps between atomic checkpoints
+    workers: Annotated[int, NOT_NEGATIVE] = 0  # DataLoader worker processes (0 = in-process)
     evaluate_at_end: bool = True  # run the translator's evaluation and put it in the model card
+    init_from: str = ""  # weights (folder, Hub repo or index name) that G starts from; "" = none
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "d_steps", "log_every", "sample_every",
-                     "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("workers", "grad_clip"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must not be negative, got {getattr(self, name)}")
-        if not 0.0 <= self.lr_decay_fraction <= 1.0:
-            raise ConfigError(f"lr_decay_fraction must be in [0, 1], got {self.lr_decay_fraction}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
-        if self.lr_g <= 0 or self.lr_d <= 0:
-            raise ConfigError("lr_g and lr_d must be positive")
+        check_bounds(self)
+
+
+def check_bounds(config: Any) -> None:
+    """Every float finite, every annotated field within its Range; one line if not."""
+    hints = _hints(type(config))
+    for field in config_fields(type(config)):
+        value = getattr(config, field.name)
+        values = value if isinstance(value, tuple) else (value,)
+        for item in values:
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ConfigError(f"{field.name} must be a finite number, got {item}")
+        for bound in getattr(hints[field.name], "__metadata__", ()):
+            if isinstance(bound, Range) and isinstance(value, int | float) \
+                    and not isinstance(value, bool):
+                bound.check(field.name, value)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def config_fields(cls: type[TrainConfig]) -> list[dataclasses.Field]:
@@ -187,6 +230,11 @@ def field_type(cls: type, name: str) -> Any:
 
 def _field_type(cls: type, name: str) -> Any:
     return typing.get_type_hints(cls)[name]
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls, include_extras=True)
 
 
 def _unknown_key(cls: type, key: str) -> str:

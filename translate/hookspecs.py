@@ -1,4 +1,8 @@
-"""The hooks a gan-translate plugin can implement. Each is documented in docs/hooks.md."""
+"""The hooks a gan-translate plugin can implement. Each is documented in docs/hooks.md.
+
+This module imports nothing from gan-translate, so any layer may import it; the
+annotations name the types by their home (`RunInfo` is translate.types.RunInfo).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ if TYPE_CHECKING:
 
     import click
 
-    from translate.engine.trainer import RunInfo
+# translate.types.RunInfo: named here without importing it, so this module stays a leaf.
+RunInfo = Any
 
 hookspec = pluggy.HookspecMarker("translate")
 hookimpl = pluggy.HookimplMarker("translate")

@@ -1,8 +1,14 @@
 """Plugin discovery: entry points in the `translate` group, each loaded in isolation.
 
-A plugin that fails to import, implements a hook that does not exist, or declares
-an invalid translator is reported in one line and skipped; the others keep working.
+A plugin that fails to import (whatever it raises, SystemExit included: only Ctrl-C goes
+through), implements a hook that does not exist, or declares an invalid translator is
+reported in one line and skipped; the others keep working.
 `TRANSLATE_DISABLE_PLUGINS=a,b` blocks plugins by entry-point name.
+
+Loading a plugin imports only its entry-point module; what it contributes (translators,
+sources, importers) is collected on first use, so `translate --help` never imports torch
+as long as entry-point modules stay light (the built-in plugins import their networks
+inside their hooks).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import os
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -21,11 +27,13 @@ import pluggy
 
 from translate import hookspecs
 from translate.errors import PluginError, TranslateError
-from translate.translator import Translator
 
 if TYPE_CHECKING:
-    from translate.data.sources import SourceFactory
+    from pathlib import Path
+
+    from translate.data.source import Source, SourceFactory
     from translate.hub.importers import Importer
+    from translate.translator import Translator
 
 ENTRY_POINT_GROUP = "translate"
 DISABLE_ENV = "TRANSLATE_DISABLE_PLUGINS"
@@ -33,8 +41,8 @@ DISABLE_ENV = "TRANSLATE_DISABLE_PLUGINS"
 # Parts of the host that are shaped like plugins; they register like everyone else
 # and can be blocked by the same names.
 DEFAULT_PLUGINS = {
-    "builtin-sources": "translate.data.sources",
-    "tensorboard": "translate.loggers.tensorboard",
+    "builtin-sources": "translate.builtins.sources",
+    "tensorboard": "translate.builtins.tensorboard",
 }
 
 
@@ -48,17 +56,51 @@ class SourceEntry:
     plugin: str
 
 
-@dataclass
 class Registry:
-    """Everything the loaded plugins contributed, and what went wrong loading them."""
+    """Everything the loaded plugins contributed, and what went wrong loading them.
 
-    pm: pluggy.PluginManager
-    translators: dict[str, type[Translator]] = field(default_factory=dict)
-    sources: dict[str, SourceEntry] = field(default_factory=dict)
-    importers: dict[str, Importer] = field(default_factory=dict)
-    owner: dict[str, str] = field(default_factory=dict)  # "translator:x" -> plugin name
-    problems: list[str] = field(default_factory=list)
-    _muted: set[tuple[str, str]] = field(default_factory=set)
+    `translators`, `sources` and `importers` are collected from the plugins' hooks on
+    first access; collections given to the constructor (tests, a demo of chosen
+    translators) are used as they are. `report`, when set, hears each problem as it is
+    found; `owner` maps "translator:NAME" (and so on) to the plugin that provided it.
+    """
+
+    def __init__(self, pm: pluggy.PluginManager, *,
+                 translators: dict[str, type[Translator]] | None = None,
+                 sources: dict[str, SourceEntry] | None = None,
+                 importers: dict[str, Importer] | None = None) -> None:
+        self.pm = pm
+        self.owner: dict[str, str] = {}
+        self.problems: list[str] = []
+        self.report: Callable[[str], None] | None = None
+        self._translators, self._sources, self._importers = translators, sources, importers
+        self._muted: set[tuple[str, str]] = set()
+
+    @property
+    def translators(self) -> dict[str, type[Translator]]:
+        if self._translators is None:
+            self._translators = {}
+            _collect(self, "register_translators", _add_translator)
+        return self._translators
+
+    @property
+    def sources(self) -> dict[str, SourceEntry]:
+        if self._sources is None:
+            self._sources = {}
+            _collect(self, "register_dataset_sources", _add_source)
+        return self._sources
+
+    @property
+    def importers(self) -> dict[str, Importer]:
+        if self._importers is None:
+            self._importers = {}
+            _collect(self, "register_importers", _add_importer)
+        return self._importers
+
+    def problem(self, text: str) -> None:
+        self.problems.append(text)
+        if self.report is not None:
+            self.report(text)
 
     def translator(self, name: str) -> type[Translator]:
         """The translator class registered under name, or a one-line error listing the others."""
@@ -67,6 +109,19 @@ class Registry:
         except KeyError:
             known = ", ".join(sorted(self.translators)) or "none installed"
             raise PluginError(f"no translator named {name!r} (available: {known})") from None
+
+    def open_source(self, spec: str) -> Source:
+        """`--data SPEC` opened through the registered sources."""
+        from translate.data.sources import open_source
+
+        return open_source(spec, self)
+
+    def load(self, folder: str | Path, *, device: str = "cpu") -> Translator:
+        """Load a weights folder, whichever installed translator it names."""
+        from translate.hub.layout import read_meta
+
+        return self.translator(read_meta(folder)["translator"]).from_pretrained(
+            folder, device=device)
 
     def notify(self, hook_name: str, **kwargs: Any) -> None:
         """Call an observer hook on every plugin; one that raises is reported once, then muted."""
@@ -95,16 +150,13 @@ def load_plugins(disabled: Iterable[str] | None = None) -> Registry:
         if pm.is_blocked(name):
             continue
         if len(providers) > 1:
-            registry.problems.append(
+            registry.problem(
                 f"plugin {name!r} skipped: provided by several distributions "
                 f"({', '.join(sorted(providers))}); uninstall all but one")
             continue
         _load_isolated(registry, name, lambda n=name: pm.load_setuptools_entrypoints(
             ENTRY_POINT_GROUP, name=n))
 
-    _collect(registry, "register_translators", _add_translator)
-    _collect(registry, "register_dataset_sources", _add_source)
-    _collect(registry, "register_importers", _add_importer)
     return registry
 
 
@@ -112,6 +164,11 @@ def load_plugins(disabled: Iterable[str] | None = None) -> Registry:
 def get_registry() -> Registry:
     """The process-wide registry, loaded on first use."""
     return load_plugins()
+
+
+def open_source(spec: str) -> Source:
+    """`--data SPEC` opened through the process-wide registry's sources."""
+    return get_registry().open_source(spec)
 
 
 def plugin_names(registry: Registry) -> list[str]:
@@ -143,11 +200,13 @@ def _load_isolated(registry: Registry, name: str, load: Callable[[], Any]) -> No
     try:
         load()
         pm.check_pending()
-    except Exception as error:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # SystemExit too: a plugin must not end the program
         plugin = pm.get_plugin(name)
         if plugin is not None:
             pm.unregister(plugin)
-        registry.problems.append(f"plugin {name!r} skipped: {_one_line(error)}")
+        registry.problem(f"plugin {name!r} skipped: {_one_line(error)}")
 
 
 def _collect(registry: Registry, hook_name: str, add: Callable[[Registry, str, Any], None]) -> None:
@@ -160,30 +219,33 @@ def _collect(registry: Registry, hook_name: str, add: Callable[[Registry, str, A
 
         try:
             impl.function(**{arg: register for arg in impl.argnames})
-        except Exception as error:
-            registry.problems.append(f"plugin {plugin_name!r} failed in {hook_name}: "
-                                     f"{_one_line(error)}")
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:
+            registry.problem(f"plugin {plugin_name!r} failed in {hook_name}: {_one_line(error)}")
             continue
         for item in contributed:
             try:
                 add(registry, plugin_name, *item)
             except TranslateError as error:
-                registry.problems.append(f"plugin {plugin_name!r}: {error}")
+                registry.problem(f"plugin {plugin_name!r}: {error}")
 
 
 def _add_translator(registry: Registry, plugin: str, cls: Any) -> None:
+    from translate.translator import Translator
+
     if not (isinstance(cls, type) and issubclass(cls, Translator)):
         raise PluginError(f"registered {cls!r}, which is not a Translator subclass; skipped")
     cls.validate()
     _claim(registry, "translator", cls.name, plugin)
-    registry.translators[cls.name] = cls
+    registry._translators[cls.name] = cls
 
 
 def _add_source(registry: Registry, plugin: str, name: str, factory: Any, help: str = "") -> None:
     if not callable(factory):
         raise PluginError(f"dataset source {name!r} has no callable factory; skipped")
     _claim(registry, "dataset source", name, plugin)
-    registry.sources[name] = SourceEntry(name, factory, help, plugin)
+    registry._sources[name] = SourceEntry(name, factory, help, plugin)
 
 
 def _add_importer(registry: Registry, plugin: str, importer: Any) -> None:
@@ -192,7 +254,7 @@ def _add_importer(registry: Registry, plugin: str, importer: Any) -> None:
     if not isinstance(importer, Importer):
         raise PluginError(f"registered {importer!r}, which is not an Importer; skipped")
     _claim(registry, "importer", importer.translator, plugin)
-    registry.importers[importer.translator] = importer
+    registry._importers[importer.translator] = importer
 
 
 def _claim(registry: Registry, kind: str, name: str, plugin: str) -> None:
@@ -207,7 +269,8 @@ def _claim(registry: Registry, kind: str, name: str, plugin: str) -> None:
 
 
 def _impls(pm: pluggy.PluginManager, hook_name: str) -> list[tuple[str, Any]]:
-    impls = getattr(pm.hook, hook_name).get_hookimpls()
+    hook = getattr(pm.hook, hook_name, None)  # absent from a bare manager with no hookspecs
+    impls = hook.get_hookimpls() if hook is not None else []
     return sorted(((impl.plugin_name, impl) for impl in impls), key=lambda pair: pair[0])
 
 
@@ -216,7 +279,9 @@ def _call_each(pm: pluggy.PluginManager, hook_name: str, kwargs: dict[str, Any])
     for plugin_name, impl in _impls(pm, hook_name):
         try:
             yield plugin_name, impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
-        except Exception as error:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:
             yield plugin_name, error
 
 

@@ -23,9 +23,10 @@ from PIL import Image
 
 from translate.config import config_fields, field_docs
 from translate.data.images import to_mode
-from translate.data.sources import open_source
 from translate.engine.trainer import train
-from translate.hub.pretrained import from_pretrained, read_meta
+from translate.hub.layout import read_meta
+from translate.hub.pretrained import from_pretrained
+from translate.plugins import get_registry
 from translate.translator import Translator
 
 # One quick step on the starter preset: small batch, everything written at step 1.
@@ -49,7 +50,8 @@ class TranslatorTests:
     def example_inputs(self) -> dict[str, Any]:
         """Every declared input at its default; images from held-out data, masks a square."""
         cls = self.translator
-        image = to_mode(open_source(cls.datasets[0]).split("heldout")[0]["image"], cls.image_mode)
+        heldout = get_registry().open_source(cls.datasets[0]).split("heldout")
+        image = to_mode(heldout[0]["image"], cls.image_mode)
         mask = Image.new("L", image.size, 0)
         mask.paste(255, (image.width // 4, image.height // 4, image.width // 2, image.height // 2))
         by_kind = {"image": image, "mask": mask}
@@ -89,7 +91,7 @@ class TranslatorTests:
     def test_one_training_step_on_cpu(self, tmp_path: Path) -> None:
         cls = self.translator
         config = cls.make_config("starter", {**self.overrides, **ONE_STEP})
-        source = open_source(cls.datasets[0])
+        source = get_registry().open_source(cls.datasets[0])
         torch.manual_seed(0)
         initial = cls(config).generators.state_dict()
         weights = train(cls, config, train_source=source.split("train"),

@@ -10,90 +10,40 @@ the Hub layout and weights resolution are shared and live elsewhere.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import re
+import warnings
 from abc import ABCMeta, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import torch
 from torch import nn
 
-from translate.config import TrainConfig, build_config
+from translate.config import (
+    TrainConfig,
+    build_config,
+    config_fields,
+    config_from_dict,
+    config_to_dict,
+)
 from translate.data.pipeline import ImageDataset
-from translate.errors import PluginError
-from translate.hub.pretrained import from_pretrained, save_pretrained
+from translate.errors import ConfigError, PluginError, WeightsError
+from translate.hub import layout
+from translate.hub.card import render_model_card
+from translate.types import Architecture, Batch, Losses, Networks, Param, Task
+from translate.types import ParamKind as ParamKind  # re-exported: it was defined here
+from translate.version import __version__
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
     from PIL import Image
 
-    from translate.data.sources import Source
+    from translate.data.source import Source
 
+__all__ = ["Architecture", "Batch", "Losses", "Networks", "Param", "Task", "Translator"]
 
-class Task(str, enum.Enum):
-    """What a translator does; the demo and the docs group translators by it."""
-
-    UNCONDITIONAL = "unconditional generation"
-    CLASS_CONDITIONAL = "class-conditional generation"
-    PAIRED = "paired translation"
-    UNPAIRED = "unpaired translation"
-    SUPER_RESOLUTION = "super-resolution"
-    INPAINTING = "inpainting"
-
-
-ParamKind = Literal["image", "mask", "int", "float", "choice", "seed", "bool", "file"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Param:
-    """One input of `infer`: the CLI turns it into an argument, the demo into a widget.
-
-    The first `image` param is the CLI's positional INPUT...; every other param is
-    an option named `--<name>` (underscores become dashes).
-    """
-
-    name: str
-    kind: ParamKind
-    help: str
-    default: Any = None
-    choices: tuple[str, ...] = ()  # for kind="choice"
-    low: float | None = None  # inclusive bounds for int/float
-    high: float | None = None
-
-    @property
-    def is_image(self) -> bool:
-        """Read from a file and decoded as an image (a `file` param arrives as its path)."""
-        return self.kind in ("image", "mask")
-
-
-@dataclass(frozen=True)
-class Networks(Mapping[str, nn.Module]):
-    """Named networks handed to a plugin's loss functions: `nets.G`, `nets["D_A"]`."""
-
-    modules: Mapping[str, nn.Module]
-
-    def __getattr__(self, name: str) -> nn.Module:
-        try:
-            return self.modules[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __getitem__(self, name: str) -> nn.Module:
-        return self.modules[name]
-
-    def __iter__(self):
-        return iter(self.modules)
-
-    def __len__(self) -> int:
-        return len(self.modules)
-
-
-Batch = dict[str, torch.Tensor]
-Losses = dict[str, torch.Tensor]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
@@ -124,6 +74,15 @@ class Translator(nn.Module, metaclass=ABCMeta):
     # next to X.png is the hole painted over it (a transparent layer or white on black);
     # X.json, if present, sets other inputs for that example, e.g. {"direction": "BtoA"}.
     examples: ClassVar[Traversable | Path | None] = None
+    # Named generator architectures, the first being the default (`--set arch=NAME`). The
+    # network's keyword arguments are config fields of the same names; they and `arch`
+    # form the `model` block of config.json, from which loading builds the networks.
+    architectures: ClassVar[Mapping[str, Architecture]] = {}
+    # Config fields outside the constructor that still decide what the weights compute
+    # (pix2pix's colour space): stored in the `model` block too.
+    model_fields: ClassVar[tuple[str, ...]] = ()
+    # Config keys renamed since format-1 folders were written: old name -> new name.
+    renamed_fields: ClassVar[Mapping[str, str]] = {}
 
     @classmethod
     def inputs_for(cls, config: TrainConfig) -> tuple[Param, ...]:
@@ -132,8 +91,46 @@ class Translator(nn.Module, metaclass=ABCMeta):
 
     def __init__(self, config: TrainConfig) -> None:
         super().__init__()
+        if self.architectures and not config.arch:
+            config = dataclasses.replace(config, arch=next(iter(self.architectures)))
         self.config = config
         self.generators = nn.ModuleDict(self.build_generators())
+
+    # ---- the architecture ---------------------------------------------------------------
+
+    @property
+    def architecture(self) -> Architecture:
+        """The named architecture this config chose."""
+        return self.architectures[self.config.arch]
+
+    def build_network(self, **changes: Any) -> nn.Module:
+        """A fresh generator of the chosen architecture, its arguments read from the config.
+
+        `changes` override arguments, e.g. a reverse generator with the channels swapped.
+        """
+        values = {name: getattr(self.config, name) for name in self.architecture.arguments()
+                  if hasattr(self.config, name)}
+        return self.architecture.build(**{**values, **changes})
+
+    @classmethod
+    def model_keys(cls, arch: str = "") -> tuple[str, ...]:
+        """The config fields that decide what the weights of `arch` compute: the `model` block."""
+        fields = [f.name for f in config_fields(cls.Config)]
+        if not cls.architectures:
+            # Without declared architectures, everything a plugin added to the shared
+            # training knobs is taken to describe the model.
+            shared = {f.name for f in config_fields(TrainConfig)}
+            return tuple(name for name in fields if name not in shared)
+        chosen = cls.architectures.get(arch) or next(iter(cls.architectures.values()))
+        arguments = set(chosen.arguments()) | set(cls.model_fields)
+        return tuple(name for name in fields if name in arguments)
+
+    def model_config(self) -> dict[str, Any]:
+        """The `model` block: the architecture's name and exactly its arguments."""
+        values = config_to_dict(self.config)
+        # "" for a translator that declares no architectures: its one network is implied.
+        return {"arch": self.config.arch} | {key: values[key]
+                                              for key in self.model_keys(self.config.arch)}
 
     # ---- what a plugin writes: networks -------------------------------------------------
 
@@ -199,20 +196,128 @@ class Translator(nn.Module, metaclass=ABCMeta):
         cls, preset: str = "starter", overrides: Mapping[str, str] | None = None
     ) -> TrainConfig:
         """The named preset with `--set` style string overrides applied."""
-        return build_config(cls.Config, presets=cls.presets, preset=preset, overrides=overrides)
+        config = build_config(cls.Config, presets=cls.presets, preset=preset, overrides=overrides)
+        return cls._with_arch(config)
+
+    @classmethod
+    def _with_arch(cls, config: TrainConfig) -> TrainConfig:
+        if not cls.architectures:
+            if config.arch:
+                raise ConfigError(f"{cls.name} has one architecture; arch={config.arch!r} "
+                                  "is not needed")
+            return config
+        if not config.arch:
+            return dataclasses.replace(config, arch=next(iter(cls.architectures)))
+        if config.arch not in cls.architectures:
+            raise ConfigError(f"arch must be one of {', '.join(cls.architectures)}; "
+                              f"got {config.arch!r}")
+        return config
 
     @property
     def device(self) -> torch.device:
         return next(self.generators.parameters()).device
 
-    def save_pretrained(self, folder: str | Path, **options: Any) -> Path:
-        """Write the Hub layout: config.json, model.safetensors and a model card."""
-        return save_pretrained(self, folder, **options)
+    def card_notes(self, metrics: Mapping[str, float]) -> str:
+        """Text for the model card's "how these weights were made" section (default none)."""
+        return ""
+
+    def save_pretrained(self, folder: str | Path, *,
+                        state_dict: Mapping[str, torch.Tensor] | None = None,
+                        provenance: Mapping[str, Any] | None = None,
+                        metrics: Mapping[str, float] | None = None,
+                        repo_id: str | None = None) -> Path:
+        """Write the Hub layout: config.json, model.safetensors and a model card.
+
+        `state_dict` replaces the generators' own (e.g. EMA weights); the card's notes come
+        from `card_notes` unless `provenance` already has some.
+        """
+        state = state_dict if state_dict is not None else self.generators.state_dict()
+        provenance = {"library_version": __version__, **(provenance or {})}
+        notes = self.card_notes(metrics or {})
+        if notes and "notes" not in provenance:
+            provenance["notes"] = notes
+        model = self.model_config()
+        meta = {
+            "format_version": layout.FORMAT_VERSION,
+            "translator": self.name,
+            "task": self.task.value,
+            "description": self.description,
+            "model": model,
+            "training": {k: v for k, v in config_to_dict(self.config).items()
+                         if k not in model},
+            "provenance": provenance,
+            "metrics": dict(metrics or {}),
+        }
+        return layout.write_folder(folder, tensors=state, meta=meta,
+                                   metadata={"format": "pt", "translator": self.name},
+                                   card=render_model_card(meta, repo_id=repo_id))
 
     @classmethod
-    def from_pretrained(cls, source: str | Path, **kwargs: Any) -> Translator:
-        """Load a Hub-layout folder or repo id written for this translator."""
-        return from_pretrained(source, expected=cls, **kwargs)
+    def from_pretrained(cls, folder: str | Path, *, device: str | torch.device = "cpu",
+                        **_: Any) -> Translator:
+        """Load a local weights folder written for this translator, strictly.
+
+        The networks are built from the `model` block alone; training keys that this
+        version does not know, or no longer has, are set aside (see `config_from_meta`).
+        Hub repo ids are resolved by `translate.hub.pretrained.from_pretrained`.
+        """
+        folder = Path(str(folder)).expanduser()
+        if not folder.is_dir():
+            raise WeightsError(f"{folder}: no such weights folder")
+        meta = layout.read_meta(folder)
+        if meta["translator"] != cls.name:
+            raise WeightsError(f"{folder}: these weights are for {meta['translator']!r}, "
+                               f"not {cls.name!r}")
+        try:
+            config = cls.config_from_meta(meta)
+        except ConfigError as error:
+            raise WeightsError(f"{folder / layout.CONFIG_NAME}: {error}") from None
+        translator = cls(config)
+        layout.load_state_dict_strict(translator.generators, layout.read_state(folder, meta),
+                                      source=str(folder / layout.WEIGHTS_NAME))
+        return translator.to(device).eval()
+
+    @classmethod
+    def config_from_meta(cls, meta: Mapping[str, Any]) -> TrainConfig:
+        """The config that a config.json describes, format 1 or 2.
+
+        The `model` block must fit (a wrong type there is an error); training keys are
+        provenance: unknown ones are set aside with a warning, and if the known ones no
+        longer validate, the defaults stand in for them.
+        """
+        if meta["format_version"] == 1:
+            flat = {cls.renamed_fields.get(k, k): v for k, v in meta["config"].items()}
+            flat = cls.upgrade_v1(flat)
+            arch = flat.pop("arch", "") or next(iter(cls.architectures), "")
+            keys = set(cls.model_keys(arch))
+            model = {"arch": arch, **{k: v for k, v in flat.items() if k in keys}}
+            training = {k: v for k, v in flat.items() if k not in keys}
+        else:
+            model, training = dict(meta["model"]), dict(meta.get("training") or {})
+        known = {f.name for f in config_fields(cls.Config)}
+        ignored = sorted(k for k in {**model, **training} if k not in known)
+        if ignored:
+            warnings.warn(f"{cls.name} weights: config keys this version does not know were "
+                          f"set aside: {', '.join(ignored)}", UserWarning, stacklevel=3)
+        model_values = {k: v for k, v in model.items() if k in known}
+        kept = {}
+        for key, value in training.items():
+            if key in known and key not in model_values:
+                try:  # one training value of the wrong type must not cost the whole folder
+                    config_from_dict(cls.Config, {**model_values, key: value})
+                except ConfigError:
+                    continue
+                kept[key] = value
+        try:
+            config = config_from_dict(cls.Config, {**kept, **model_values})
+        except ConfigError:
+            config = config_from_dict(cls.Config, model_values)
+        return cls._with_arch(config)
+
+    @classmethod
+    def upgrade_v1(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """Rewrite a format-1 flat config into today's names and values (default: as is)."""
+        return values
 
     @classmethod
     def validate(cls) -> None:
@@ -246,6 +351,10 @@ class Translator(nn.Module, metaclass=ABCMeta):
             problems.append("output must be 'images' or 'image'")
         if cls.image_mode not in ("L", "RGB"):
             problems.append("image_mode must be 'L' or 'RGB'")
+        architectures = getattr(cls, "architectures", None)
+        if not isinstance(architectures, Mapping) or not all(
+                isinstance(a, Architecture) for a in architectures.values()):
+            problems.append("architectures must map names to translate.Architecture")
         if not problems and config_cls is not None:
             for preset in presets:
                 try:

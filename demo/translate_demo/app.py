@@ -27,13 +27,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from translate.config import config_from_dict
 from translate.data.images import open_image
 from translate.data.pipeline import to_tensor
 from translate.device import pick_device
 from translate.engine.samples import grid_image
 from translate.errors import TranslateError
-from translate.hub.pretrained import CONFIG_NAME, read_meta
+from translate.hub.layout import CONFIG_NAME, read_meta
 from translate.hub.resolve import ResolvedWeights, load_translator, resolve_weights
 from translate.plugins import Registry, get_registry
 from translate.translator import Param, Translator
@@ -144,7 +143,7 @@ def _offered_inputs(cls: type[Translator], resolved: ResolvedWeights | None) -> 
     if folder is None or not (folder / CONFIG_NAME).is_file():
         return cls.inputs
     try:
-        config = config_from_dict(cls.Config, read_meta(folder)["config"])
+        config = cls.config_from_meta(read_meta(folder))
     except TranslateError:
         return cls.inputs  # running the tab reports the broken weights
     return cls.inputs_for(config)

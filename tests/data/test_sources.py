@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from translate.builtins import sources as builtin_sources
 from translate.data import sources
 from translate.data.sources import (
     PHOTOS_HELDOUT,
@@ -25,11 +26,10 @@ from translate.data.sources import (
     TorchvisionSource,
     digits_source,
     lfw_source,
-    open_source,
     photos_source,
 )
 from translate.errors import DataError, ImageError
-from translate.plugins import load_plugins
+from translate.plugins import load_plugins, open_source
 
 BUILTIN_SOURCES = {"digits", "lfw", "photos", "folder", "hf", "torchvision"}
 
@@ -356,7 +356,7 @@ def test_corrupt_image_fails_when_read_not_when_listed(tmp_path: Path):
 
 
 def test_open_source_by_name(registry):
-    source = open_source("digits", registry)
+    source = registry.open_source("digits")
     assert len(source) == 1797 and source.name == "digits"
 
 
@@ -365,30 +365,30 @@ def test_open_source_folder_spec_and_bare_path(tmp_path: Path, registry,
     root = tmp_path / "imgs"
     write_png(root / "a.png")
     write_png(root / "b.png")
-    by_spec = open_source(f"folder:{root}", registry)
+    by_spec = registry.open_source(f"folder:{root}")
     assert isinstance(by_spec, FolderSource) and len(by_spec) == 2
-    by_path = open_source(str(root), registry)
+    by_path = registry.open_source(str(root))
     assert isinstance(by_path, FolderSource) and by_path.root == root
     monkeypatch.chdir(tmp_path)
-    relative = open_source("imgs", registry)  # exists, no separator, not a source name
+    relative = registry.open_source("imgs")  # exists, no separator, not a source name
     assert isinstance(relative, FolderSource) and len(relative) == 2
 
 
 def test_open_source_unknown_name_lists_known_sources(registry):
     with pytest.raises(DataError) as caught:
-        open_source("no-such-source", registry)
+        registry.open_source("no-such-source")
     message = str(caught.value)
     assert "no-such-source" in message
     for name in BUILTIN_SOURCES:
         assert name in message
     with pytest.raises(DataError):
-        open_source("no-such-source:argument", registry)
+        registry.open_source("no-such-source:argument")
 
 
 @pytest.mark.parametrize("spec", ["folder", "folder:", "hf", "torchvision:"])
 def test_open_source_needs_an_argument(spec: str, registry):
     with pytest.raises(DataError, match="needs"):
-        open_source(spec, registry)
+        registry.open_source(spec)
 
 
 def test_sources_registered_by_the_builtin_plugin(registry):
@@ -402,7 +402,7 @@ def test_sources_registered_by_the_builtin_plugin(registry):
 
 def test_hookimpl_registers_every_builtin_source():
     registered: list[tuple] = []
-    sources.register_dataset_sources(lambda *args: registered.append(args))
+    builtin_sources.register_dataset_sources(lambda *args: registered.append(args))
     assert {args[0] for args in registered} == BUILTIN_SOURCES
 
 
@@ -422,7 +422,7 @@ def save_hf_dataset(datasets, path: Path) -> list[Image.Image]:
 def test_hf_saved_to_disk(tmp_path: Path, hf_offline, registry):
     path = tmp_path / "saved"
     save_hf_dataset(hf_offline, path)
-    source = open_source(f"hf:{path}", registry)
+    source = registry.open_source(f"hf:{path}")
     assert isinstance(source, HFSource)
     assert source.name == f"hf:{path}"
     assert len(source) == 6
@@ -591,7 +591,7 @@ def test_torchvision_mnist_from_local_files(home: Path, registry, no_torchvision
                                            monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("TRANSLATE_OFFLINE", "1")
     images, labels = write_mnist(home / "torchvision")
-    source = open_source("torchvision:mnist", registry)
+    source = registry.open_source("torchvision:mnist")
     assert isinstance(source, TorchvisionSource)
     assert source.name == "torchvision:mnist"
     assert len(source) == 40

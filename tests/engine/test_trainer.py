@@ -14,6 +14,7 @@ from translate.engine.ema import make_ema, update_ema
 from translate.engine.schedule import constant_then_linear
 from translate.engine.trainer import Trainer, train
 from translate.errors import ConfigError, TrainingError
+from translate.plugins import load_plugins
 from translate_digits.translator import DigitsTranslator
 
 TINY = {"width": "8", "batch_size": "8", "steps": "4", "log_every": "1", "sample_every": "2",
@@ -132,7 +133,8 @@ def test_fit_writes_samples_checkpoint_weights_and_latest_pointer(tmp_path, isol
     source = digits_source()
     weights = train(DigitsTranslator, tiny_config(), train_source=source.split("train"),
                     heldout_source=source.split("heldout"), out_dir=tmp_path / "run",
-                    device="cpu", progress=False, command="translate train digits")
+                    device="cpu", progress=False, command="translate train digits",
+                    observer=load_plugins().notify)
     run = tmp_path / "run"
     assert sorted(p.name for p in (run / "samples").iterdir()) == [
         "step_0000002.png", "step_0000004.png"]

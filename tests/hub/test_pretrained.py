@@ -29,13 +29,20 @@ def saved(tmp_path):
     return model, folder
 
 
+def forget_hashes(folder):
+    meta = json.loads((folder / "config.json").read_text())
+    meta.pop("files")
+    (folder / "config.json").write_text(json.dumps(meta))
+
+
 def test_layout_is_config_safetensors_and_card(saved):
     _, folder = saved
     assert sorted(p.name for p in folder.iterdir()) == [
         "README.md", "config.json", "model.safetensors"]
     meta = read_meta(folder)
-    assert meta["format_version"] == 1 and meta["translator"] == "digits"
-    assert meta["config"]["width"] == 8
+    assert meta["format_version"] == 2 and meta["translator"] == "digits"
+    assert meta["model"]["width"] == 8 and "steps" in meta["training"]
+    assert len(meta["files"]["model.safetensors"]["sha256"]) == 64
     assert meta["task"] == "class-conditional generation"
 
 
@@ -80,6 +87,7 @@ def test_mismatched_weights_give_one_line_naming_the_first_bad_key(saved, mutate
     state = safetensors.torch.load_file(str(folder / "model.safetensors"))
     mutate(state)
     safetensors.torch.save_file(state, str(folder / "model.safetensors"))
+    forget_hashes(folder)  # a hand-made folder: the strict key check is what refuses it
     with pytest.raises(WeightsError, match=message) as error:
         from_pretrained(folder, expected=DigitsTranslator)
     assert "\n" not in str(error.value)
@@ -96,10 +104,18 @@ def test_weights_for_another_translator_are_refused(saved):
 
 @pytest.mark.parametrize(("content", "message"), [
     ("{not json", "not valid JSON"),
-    ('{"format_version": 1}', "needs format_version, translator and config"),
+    ('{"format_version": 1}', "'translator' must name a translator"),
+    ('{"format_version": "1", "translator": "digits", "config": {}}',
+     "format_version must be a whole number"),
+    ('{"format_version": null, "translator": "digits", "config": {}}',
+     "format_version must be a whole number"),
+    ('{"format_version": 1, "translator": "digits", "config": null}',
+     "'config' must be a JSON object, not null"),
+    ('{"format_version": 1, "translator": "digits", "config": []}',
+     "'config' must be a JSON object, not a list"),
+    ('{"format_version": 2, "translator": "digits", "model": {"width": 8}}',
+     "'model' must name its architecture"),
     ('{"format_version": 9, "translator": "digits", "config": {}}', "upgrade gan-translate"),
-    ('{"format_version": 1, "translator": "digits", "config": {"widht": 8}}',
-     "unknown config key 'widht' \\(did you mean 'width'\\?\\)"),
     ('{"format_version": 1, "translator": "digits", "config": {"width": "wide"}}',
      "width"),
 ])
@@ -111,9 +127,22 @@ def test_bad_configs_are_one_line_errors(saved, content, message):
     assert "\n" not in str(error.value)
 
 
+def test_unknown_config_keys_are_set_aside_with_a_warning(saved):
+    model, folder = saved
+    meta = json.loads((folder / "config.json").read_text())
+    meta["training"]["workers_per_gpu"] = 3  # a knob a newer version added
+    meta["training"].pop("log_every")  # one an older version did not have
+    meta["model"]["widht"] = 8  # a typo
+    (folder / "config.json").write_text(json.dumps(meta))
+    with pytest.warns(UserWarning, match="set aside: widht, workers_per_gpu"):
+        loaded = from_pretrained(folder, expected=DigitsTranslator)
+    assert loaded.config.width == model.config.width
+
+
 def test_corrupt_safetensors_is_a_clear_error(saved):
     _, folder = saved
     (folder / "model.safetensors").write_bytes(b"\x00" * 20)
+    forget_hashes(folder)
     with pytest.raises(WeightsError, match="unreadable safetensors"):
         from_pretrained(folder, expected=DigitsTranslator)
 

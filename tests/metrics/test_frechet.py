@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from translate.data.pipeline import to_tensor
-from translate.data.sources import open_source
 from translate.metrics import frechet
 from translate.metrics.frechet import frechet_distance
+from translate.plugins import open_source
 
 
 def faces(part: str) -> torch.Tensor:

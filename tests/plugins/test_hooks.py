@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from translate.cli import main
-from translate.data.sources import digits_source, open_source
+from translate.data.sources import digits_source
 from translate.engine.trainer import train
 from translate.hookspecs import hookspec
 from translate.hub.pretrained import from_pretrained
@@ -70,7 +70,7 @@ def tiny_train(tmp_path, registry):
     source = digits_source()
     return train(DigitsTranslator, config, train_source=source.split("train"),
                  heldout_source=source.split("heldout"), out_dir=tmp_path / "run",
-                 device="cpu", progress=False, registry=registry, command="test")
+                 device="cpu", progress=False, observer=registry.notify, command="test")
 
 
 def test_training_observers_see_start_logs_grids_and_end(tmp_path, install_plugin, capsys):
@@ -110,7 +110,7 @@ def test_register_dataset_sources_adds_a_data_spec(install_plugin):
     """, entry_point="evens")
     registry = load_plugins()
     assert registry.sources["evens"].plugin == "evens"
-    source = open_source("evens:x", registry)
+    source = registry.open_source("evens:x")
     assert len(source) == 899 and source.name == "evens:x"
 
 

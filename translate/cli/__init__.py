@@ -16,7 +16,6 @@ from typing import Any
 
 import click
 
-from translate import __version__
 from translate.cli.params import click_parameters, option_name, positional_image
 from translate.config import config_fields, describe_type, field_docs, field_type
 from translate.device import DEVICES, pick_device
@@ -24,6 +23,7 @@ from translate.errors import TranslateError
 from translate.paths import translate_home
 from translate.plugins import Registry, call_each, get_registry, plugin_names
 from translate.translator import Translator
+from translate.version import __version__
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -63,10 +63,12 @@ def build_cli(registry: Registry) -> click.Group:
         shows what is installed.
         """
 
-    translators = registry.translators
-
+    # The registry collects translators on first use: `translate --help` never needs them.
     def names() -> list[str]:
-        return sorted(translators)
+        return sorted(registry.translators)
+
+    def translator(name: str) -> type[Translator] | None:
+        return registry.translators.get(name)
 
     @cli.command("list", context_settings=CONTEXT)
     def list_command() -> None:
@@ -74,7 +76,7 @@ def build_cli(registry: Registry) -> click.Group:
         from translate.hub.resolve import resolve_weights
 
         for name in names():
-            cls = translators[name]
+            cls = registry.translators[name]
             try:
                 weights = resolve_weights(cls).describe()
             except TranslateError as error:
@@ -83,7 +85,7 @@ def build_cli(registry: Registry) -> click.Group:
             click.echo(f"{name:<12} {cls.task.value}  [plugin {plugin}]")
             click.echo(f"{'':<12} {cls.description}")
             click.echo(f"{'':<12} weights: {weights}")
-        if not translators:
+        if not registry.translators:
             click.echo("no translators installed")
         click.echo("\ndata sources (--data):")
         for name, entry in sorted(registry.sources.items()):
@@ -94,17 +96,18 @@ def build_cli(registry: Registry) -> click.Group:
                 click.echo(f"  {name:<12} {importer.description}")
         click.echo(f"\nplugins: {', '.join(plugin_names(registry))}")
 
+    def built(make: Callable[..., click.Command]) -> Callable[[str], click.Command | None]:
+        return lambda n: make(registry, cls) if (cls := translator(n)) else None
+
     cli.add_command(TranslatorGroup(
-        "train", build=lambda n: _train_command(translators[n]) if n in translators else None,
-        names=names, help="Train a translator (see `translate train NAME --help`).",
-        context_settings=CONTEXT))
+        "train", build=built(_train_command), names=names,
+        help="Train a translator (see `translate train NAME --help`).", context_settings=CONTEXT))
     cli.add_command(TranslatorGroup(
-        "infer", build=lambda n: _infer_command(translators[n]) if n in translators else None,
-        names=names, help="Run a translator and write PNG files.", context_settings=CONTEXT))
+        "infer", build=built(_infer_command), names=names,
+        help="Run a translator and write PNG files.", context_settings=CONTEXT))
     cli.add_command(TranslatorGroup(
-        "eval", build=lambda n: _eval_command(translators[n]) if n in translators else None,
-        names=names, help="Measure a translator on held-out data; prints JSON.",
-        context_settings=CONTEXT))
+        "eval", build=built(_eval_command), names=names,
+        help="Measure a translator on held-out data; prints JSON.", context_settings=CONTEXT))
     cli.add_command(TranslatorGroup(
         "import", build=lambda n: _import_command(registry, n) if n in registry.importers else None,
         names=lambda: sorted(registry.importers),
@@ -113,31 +116,30 @@ def build_cli(registry: Registry) -> click.Group:
     cli.add_command(push_command)
     cli.add_command(pull_command)
     for problem in call_each(registry, "register_commands", cli=cli):
-        registry.problems.append(problem)
+        registry.problem(problem)
     return cli
 
 
 # ---- per-translator commands -----------------------------------------------------------------
 
 
-def _train_command(cls: type[Translator]) -> click.Command:
+def _train_command(registry: Registry, cls: type[Translator]) -> click.Command:
     def run(data: str | None, preset: str, assignments: tuple[str, ...], out: str | None,
             steps: int | None, resume: bool, device: str, quiet: bool) -> None:
         from accelerate import PartialState
 
         from translate.config import parse_assignments
-        from translate.data.sources import open_source
         from translate.engine.trainer import train
 
         overrides = parse_assignments(assignments)
         if steps is not None:
             overrides["steps"] = str(steps)
         config = cls.make_config(preset, overrides)
-        source = open_source(data or cls.datasets[0])
+        source = registry.open_source(data or cls.datasets[0])
         out_dir = Path(out) if out else translate_home() / "runs" / cls.name
         weights = train(cls, config, train_source=source.split("train"),
                         heldout_source=source.split("heldout"), out_dir=out_dir, device=device,
-                        resume=resume, progress=not quiet,
+                        resume=resume, progress=not quiet, observer=registry.notify,
                         command=_command_line())
         if PartialState().is_main_process:
             click.echo(f"weights written to {weights}")
@@ -181,7 +183,7 @@ def _config_epilog(cls: type[Translator]) -> str:
     return "\n".join(lines)
 
 
-def _infer_command(cls: type[Translator]) -> click.Command:
+def _infer_command(registry: Registry, cls: type[Translator]) -> click.Command:
     positional = positional_image(cls)
 
     def run(weights: str | None, revision: str | None, out: str, device: str,
@@ -232,17 +234,16 @@ def _infer_command(cls: type[Translator]) -> click.Command:
     )
 
 
-def _eval_command(cls: type[Translator]) -> click.Command:
+def _eval_command(registry: Registry, cls: type[Translator]) -> click.Command:
     def run(weights: str | None, revision: str | None, data: str | None, device: str) -> None:
         import torch
 
-        from translate.data.sources import open_source
         from translate.hub.resolve import load_translator
 
         translator, resolved = load_translator(cls, weights, revision=revision,
                                                device=pick_device(device))
         click.echo(f"weights: {resolved.describe()}", err=True)
-        source = open_source(data or cls.datasets[0])
+        source = registry.open_source(data or cls.datasets[0])
         with torch.no_grad():
             metrics = translator.evaluate(source.split("heldout"), source.split("train"))
         click.echo(json.dumps(metrics, indent=2))
@@ -322,9 +323,11 @@ def main(argv: list[str] | None = None, registry: Registry | None = None) -> int
     argv = sys.argv[1:] if argv is None else argv
     try:
         registry = registry or get_registry()
-        cli = build_cli(registry)
         for problem in registry.problems:
             click.echo(f"warning: {problem}", err=True)
+        # Problems found later (translators are collected on first use) are told at once.
+        registry.report = lambda problem: click.echo(f"warning: {problem}", err=True)
+        cli = build_cli(registry)
         cli.main(args=argv, prog_name="translate", standalone_mode=False,
                  obj={"command": shlex.join(["translate", *argv])})
     except TranslateError as error:

@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from translate.data.images import to_mode
-from translate.data.sources import Source
+from translate.data.source import Source
 
 Key = tuple[int, int]  # (record index, augmentation seed)
 

@@ -1,120 +1,31 @@
-"""Dataset sources: where training and evaluation images come from.
+"""The concrete dataset sources: folders, Hugging Face datasets, torchvision, the bundled sets.
 
-A source is an indexable collection of records (`{"image": PIL.Image, "label": int}`)
-with a fixed, deterministic held-out split, so training never sees what evaluation
-measures. `--data` names one as `NAME[:ARGUMENT]`; an existing path means a folder.
-Plugins add sources through the `register_dataset_sources` hook.
+`--data` names one as `NAME[:ARGUMENT]`; an existing path means a folder. Plugins add
+sources through the `register_dataset_sources` hook; the host's own are registered by
+`translate.builtins.sources`. What a source is: `translate.data.source`.
 """
 
 from __future__ import annotations
 
 import os
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
-from functools import cached_property
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import parse_qsl
 
 import numpy as np
 from PIL import Image
 
 from translate.data.images import open_image
+from translate.data.source import InMemorySource, Source, SourceFactory, Split, Subset
 from translate.errors import DataError
-from translate.hookspecs import hookimpl
 from translate.paths import is_offline, translate_home
 
-Split = Literal["train", "heldout"]
-SourceFactory = Callable[[str | None], "Source"]
-
-
-class Source(ABC):
-    """An indexable set of records with a deterministic train/held-out split."""
-
-    name: str = "source"  # the --data spec it was opened from; recorded in model cards
-    classes: tuple[str, ...] | None = None  # class names, when records carry labels
-    heldout_fraction: float = 0.2
-    split_seed: int = 0  # fixed: the split must be the same for every run and for evaluation
-
-    @abstractmethod
-    def __len__(self) -> int: ...
-
-    @abstractmethod
-    def __getitem__(self, index: int) -> dict[str, Any]: ...
-
-    def labels(self) -> Sequence[int] | None:
-        """Every record's label without decoding images, for stratified splitting."""
-        return None
-
-    def split(self, part: Split) -> Source:
-        """The train or held-out part; stratified by label when there are labels."""
-        train, heldout = self._split_indices
-        return Subset(self, train if part == "train" else heldout, part)
-
-    def heldout_indices(self) -> Sequence[int]:
-        """Which records are held out: a seeded random share of each class by default."""
-        n = len(self)
-        if n < 2:
-            raise DataError(f"{self.name}: needs at least 2 records to hold some out, has {n}")
-        rng = np.random.default_rng(self.split_seed)
-        labels = self.labels()
-        groups = ([np.flatnonzero(np.asarray(labels) == c) for c in np.unique(labels)]
-                  if labels is not None else [np.arange(n)])
-        heldout: list[int] = []
-        for group in groups:
-            count = max(1, round(len(group) * self.heldout_fraction)) if len(group) > 1 else 0
-            heldout.extend(rng.permutation(group)[:count].tolist())
-        return heldout
-
-    @cached_property
-    def _split_indices(self) -> tuple[np.ndarray, np.ndarray]:
-        mask = np.zeros(len(self), bool)
-        mask[np.asarray(self.heldout_indices(), dtype=int)] = True
-        return np.flatnonzero(~mask), np.flatnonzero(mask)
-
-
-class Subset(Source):
-    """A view of some records of a parent source."""
-
-    def __init__(self, parent: Source, indices: Sequence[int], part: str) -> None:
-        self.parent, self.indices = parent, np.asarray(indices)
-        self.name, self.classes = f"{parent.name}[{part}]", parent.classes
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        return self.parent[int(self.indices[index])]
-
-    def labels(self) -> Sequence[int] | None:
-        labels = self.parent.labels()
-        return None if labels is None else [labels[i] for i in self.indices]
-
-
-class InMemorySource(Source):
-    """Records already decoded: the bundled sets."""
-
-    def __init__(self, name: str, images: Sequence[Image.Image], *,
-                 labels: Sequence[int] | None = None, classes: tuple[str, ...] | None = None,
-                 heldout_fraction: float = 0.2, heldout: Sequence[int] | None = None) -> None:
-        self.name, self.images, self._labels = name, list(images), labels
-        self.classes, self.heldout_fraction, self._heldout = classes, heldout_fraction, heldout
-
-    def heldout_indices(self) -> Sequence[int]:
-        return self._heldout if self._heldout is not None else super().heldout_indices()
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        record: dict[str, Any] = {"image": self.images[index]}
-        if self._labels is not None:
-            record["label"] = int(self._labels[index])
-        return record
-
-    def labels(self) -> Sequence[int] | None:
-        return self._labels
-
+__all__ = [
+    "PHOTOS_HELDOUT", "FolderSource", "HFSource", "InMemorySource", "Source", "SourceFactory",
+    "Split", "Subset", "TorchvisionSource", "digits_source", "lfw_source", "open_source",
+    "photos_source",
+]
 
 class FolderSource(Source):
     """A folder of images, or of class sub-folders of images (labels from folder names)."""
@@ -324,17 +235,22 @@ def photos_source(heldout: str | None = None) -> Source:
 # ---- opening a --data spec --------------------------------------------------------------------
 
 
-def open_source(spec: str, registry: Any | None = None) -> Source:
-    """Open `NAME[:ARGUMENT]` through the registered sources; an existing path means a folder."""
-    from translate.plugins import get_registry
+def open_source(spec: str, registry: Any = None) -> Source:
+    """Open `NAME[:ARGUMENT]` through `registry.sources`; an existing path means a folder.
 
-    registry = registry or get_registry()
+    `registry` is a `translate.plugins.Registry` (or anything with its `sources` mapping);
+    `translate.plugins.open_source(spec)` opens through the process-wide one.
+    """
+    if registry is None:
+        raise TypeError("open_source(spec) needs the registry whose sources it opens: call "
+                        "translate.plugins.open_source(spec) instead")
+    sources = registry.sources
     name, _, argument = spec.partition(":")
-    if name not in registry.sources and (os.sep in spec or Path(spec).expanduser().exists()):
+    if name not in sources and (os.sep in spec or Path(spec).expanduser().exists()):
         name, argument = "folder", spec
-    entry = registry.sources.get(name)
+    entry = sources.get(name)
     if entry is None:
-        known = ", ".join(sorted(registry.sources))
+        known = ", ".join(sorted(sources))
         raise DataError(f"unknown data source {spec!r}: use a folder path or one of {known}")
     source = entry.factory(argument or None)
     if not getattr(source, "name", None) or source.name == "source":
@@ -342,24 +258,11 @@ def open_source(spec: str, registry: Any | None = None) -> Source:
     return source
 
 
-def _needs(argument: str | None, what: str) -> str:
+def needs(argument: str | None, what: str) -> str:
+    """The part after the colon of a `--data NAME:ARGUMENT`, or a one-line error."""
     if not argument:
         raise DataError(f"this source needs {what} after the colon")
     return argument
-
-
-@hookimpl
-def register_dataset_sources(register: Callable[..., None]) -> None:
-    register("digits", digits_source, "scikit-learn's 1797 labelled 8x8 digits (bundled)")
-    register("lfw", lfw_source, "scikit-image's 100 25x25 LFW faces (bundled)")
-    register("photos", photos_source, "photos[:NAME,NAME] — the RGB photos bundled with "
-             "scikit-image/scikit-learn; holds out chelsea and china, or the photos named")
-    register("folder", lambda arg: FolderSource(_needs(arg, "a folder path")),
-             "folder:PATH — images, or class sub-folders of images")
-    register("hf", lambda arg: HFSource(_needs(arg, "a dataset name or path")),
-             "hf:NAME_OR_PATH[?split=train&image=COL&label=COL] — a Hugging Face dataset")
-    register("torchvision", lambda arg: TorchvisionSource(_needs(arg, "a dataset name")),
-             "torchvision:NAME — e.g. torchvision:mnist, from $TRANSLATE_HOME/torchvision")
 
 
 def _extensions() -> list[str]:

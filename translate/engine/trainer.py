@@ -14,8 +14,7 @@ import shlex
 import signal
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from tqdm.auto import tqdm
 
 from translate.config import TrainConfig, config_to_dict
 from translate.data.pipeline import StepSampler, first_items, training_loader
-from translate.data.sources import Source
+from translate.data.source import Source
 from translate.device import pick_device
 from translate.engine.checkpoint import (
     CHECKPOINT_NAME,
@@ -39,30 +38,19 @@ from translate.engine.ema import make_ema, update_ema
 from translate.engine.samples import save_grid
 from translate.engine.schedule import make_scheduler
 from translate.errors import ConfigError, TrainingError
-from translate.hub.pretrained import load_state_dict_strict
-from translate.hub.resolve import record_latest
+from translate.hub.layout import load_state_dict_strict
+from translate.hub.resolve import load_translator, record_latest
 from translate.translator import Batch, Losses, Networks, Translator
+from translate.types import RunInfo
+
+# An observer hears the on_train_* events: observer("on_train_log", run=..., step=..., ...).
+Observer = Callable[..., None]
 
 CHECKPOINT_FORMAT = 1
 WEIGHTS_DIR = "weights"
 SAMPLES_DIR = "samples"
 # fp16 overflows are normal while the loss scale settles; this many in a row is not.
 MAX_SKIPPED_FP16_UPDATES = 25
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """What observers are told about a training run."""
-
-    translator: str
-    out_dir: Path
-    config: TrainConfig
-    data: str
-    command: str
-    device: str
-    precision: str
-    world_size: int
-    start_step: int
 
 
 def train(translator_cls: type[Translator], config: TrainConfig, **options: Any) -> Path:
@@ -88,15 +76,14 @@ class Trainer:
         resume: bool = False,
         command: str | None = None,
         progress: bool = True,
-        registry: Any | None = None,
+        observer: Observer | None = None,
     ) -> None:
-        from translate.plugins import get_registry
-
         self.config, self.cls = config, translator_cls
         self.train_source, self.heldout_source = train_source, heldout_source
         self.out_dir = Path(out_dir).expanduser().resolve()
         self.command = command or shlex.join(["translate", *sys.argv[1:]])
-        self.registry = registry or get_registry()
+        # The registry's notify, from the CLI; the engine itself knows no plugins.
+        self.notify: Observer = observer or (lambda hook, **kwargs: None)
         self.progress = progress
         self.accelerator = _make_accelerator(device)
         self.precision, self.autocast_dtype = _resolve_precision(
@@ -109,8 +96,9 @@ class Trainer:
         if checkpoint.exists() and not resume:
             raise ConfigError(f"{self.out_dir} already holds a checkpoint; pass --resume to "
                               "continue it, or choose another --out")
-        self._build()
-        if resume and checkpoint.exists():
+        resuming = resume and checkpoint.exists()
+        self._build(fresh=not resuming)
+        if resuming:
             self._restore(load_checkpoint(checkpoint))
         else:
             torch.manual_seed(config.seed + 1_000_003 * self.accelerator.process_index)
@@ -121,11 +109,13 @@ class Trainer:
 
     # ---- set-up ---------------------------------------------------------------------------
 
-    def _build(self) -> None:
+    def _build(self, *, fresh: bool) -> None:
         config, accelerator = self.config, self.accelerator
         # Same seed on every process: identical initial weights before DDP even syncs them.
         torch.manual_seed(config.seed)
         self.translator = self.cls(config)
+        if config.init_from and fresh:  # a resumed run has its own weights already
+            self._init_generators(config.init_from)
         generators = dict(self.translator.generators.items())
         discriminators = self.translator.build_discriminators()
         clash = set(generators) & set(discriminators)
@@ -164,6 +154,21 @@ class Trainer:
             count = self.cls.grid_columns * max(1, min(8, 64 // self.cls.grid_columns))
             self.sample_inputs = self.translator.sample_inputs(first_items(heldout, count), count)
 
+    def _init_generators(self, source: str) -> None:
+        """Start from existing weights (fine-tuning): the same architecture, checked first."""
+        start, resolved = load_translator(self.cls, source)
+        ours, theirs = self.translator.model_config(), start.model_config()
+        differing = next((key for key in ours if ours.get(key) != theirs.get(key)), None)
+        if differing is not None:
+            raise ConfigError(f"init_from {resolved.location}: {differing}="
+                              f"{theirs.get(differing)!r} there, {ours.get(differing)!r} here; "
+                              "a run starts only from weights of its own architecture "
+                              f"(--set {differing}=...)")
+        for name, module in self.translator.generators.items():
+            load_state_dict_strict(module, start.generators[name].state_dict(),
+                                   source=f"init_from {resolved.location}")
+        self._say(f"generators start from {resolved.describe()}")
+
     def _restore(self, state: dict[str, Any]) -> None:
         if state.get("translator") != self.cls.name:
             raise TrainingError(f"{self.out_dir}: the checkpoint is for "
@@ -196,7 +201,7 @@ class Trainer:
         run = RunInfo(self.cls.name, self.out_dir, config, self.train_source.name, self.command,
                       str(accelerator.device), self.precision, accelerator.num_processes, self.step)
         if self.is_main:
-            self.registry.notify("on_train_start", run=run)
+            self.notify("on_train_start", run=run)
         batches = self._batches()
         bar = tqdm(total=config.steps, initial=self.step, desc=f"train {self.cls.name}",
                    disable=not (self.is_main and self.progress), dynamic_ncols=True)
@@ -212,7 +217,7 @@ class Trainer:
                     bar.set_postfix({k: f"{v:.3g}" for k, v in metrics.items()
                                      if k.startswith(("D/", "G/"))}, refresh=False)
                     if self.is_main:
-                        self.registry.notify("on_train_log", run=run, step=self.step,
+                        self.notify("on_train_log", run=run, step=self.step,
                                              metrics=metrics)
                 if self.step % config.sample_every == 0 or self.step == config.steps:
                     self._write_samples(run)
@@ -226,7 +231,7 @@ class Trainer:
         self._check_replicas_agree()
         weights = self._export(seconds=time.perf_counter() - started)
         if self.is_main:
-            self.registry.notify("on_train_end", run=run, weights=weights)
+            self.notify("on_train_end", run=run, weights=weights)
         accelerator.wait_for_everyone()
         return weights
 
@@ -350,7 +355,7 @@ class Trainer:
                 net.train(modes[name])
         path = save_grid(images, self.out_dir / SAMPLES_DIR / f"step_{self.step:07d}.png",
                          columns=self.cls.grid_columns)
-        self.registry.notify("on_sample_grid", run=run, step=self.step, path=path)
+        self.notify("on_sample_grid", run=run, step=self.step, path=path)
 
     # ---- persistence ------------------------------------------------------------------
 

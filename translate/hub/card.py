@@ -12,6 +12,8 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from translate.files import atomic_write_bytes
+
 LIBRARY_NAME = "gan-translate"
 
 # The closest Hub pipeline tag for each task, so the Hub files the model correctly.
@@ -47,7 +49,10 @@ def render_model_card(meta: dict[str, Any], *, repo_id: str | None = None) -> st
             for key, value in sorted(metrics.items())
         ] or None,
     )
-    config_rows = "\n".join(f"| `{k}` | `{json.dumps(v)}` |" for k, v in meta["config"].items())
+    model = meta.get("model", {})
+    training = meta.get("training", meta.get("config", {}))
+    config_rows = "\n".join(f"| `{k}` | `{json.dumps(v)}` |" for k, v in
+                            [*model.items(), *training.items()])
     metric_rows = "\n".join(f"| {k} | {v:.4g} |" for k, v in sorted(metrics.items()))
     weights = repo_id or "PATH_TO_THIS_FOLDER"
     sections = [
@@ -63,7 +68,9 @@ def render_model_card(meta: dict[str, Any], *, repo_id: str | None = None) -> st
         "## Use",
         f"```bash\ntranslate infer {name} --weights {weights} --out out/\n```",
         "## Config",
-        "| key | value |\n|---|---|\n" + config_rows,
+        (f"Architecture `{model['arch']}`; the first {len(model)} rows are the `model` block "
+         "that the networks are built from, the rest how they were trained.\n\n"
+         if "arch" in model else "") + "| key | value |\n|---|---|\n" + config_rows,
     ]
     content = f"---\n{card_data.to_yaml()}\n---\n\n" + "\n\n".join(sections) + "\n"
     return str(ModelCard(content))
@@ -83,7 +90,5 @@ def write_model_card(folder: str | Path, *, repo_id: str | None = None) -> Path:
     folder = Path(folder)
     meta = json.loads((folder / "config.json").read_text())
     path = folder / "README.md"
-    from translate.files import atomic_write_bytes
-
     atomic_write_bytes(path, render_model_card(meta, repo_id=repo_id).encode())
     return path

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.vgg import cfgs, make_layers
 
-from translate.hub.importers import read_reference_state_dict
+from translate.hub.reading import find_state_dict, read_checkpoint
 from translate.paths import torch_checkpoint
 
 VGGDepth = Literal[16, 19]
@@ -76,7 +76,8 @@ class VGGPerceptualLoss(nn.Module):
                 # A tapped conv output must not be overwritten by the ReLU that follows it.
                 layer.inplace = False
         # Only the layers used are loaded, so a file truncated to them loads too.
-        state = read_reference_state_dict(weights or vgg_weights_path(depth))
+        path = weights or vgg_weights_path(depth)
+        state = find_state_dict(read_checkpoint(path), path=path)
         wanted = {key.removeprefix("features."): value for key, value in state.items()
                   if key.startswith("features.") and int(key.split(".")[1]) <= last}
         features.load_state_dict(wanted, strict=True)

@@ -14,10 +14,10 @@ import torch
 from PIL import Image
 
 from translate.cli import main
-from translate.data.sources import open_source
 from translate.engine.trainer import Trainer
 from translate.errors import DataError
 from translate.hub.pretrained import from_pretrained
+from translate.plugins import open_source
 from translate_cyclegan.data import (
     TILE,
     UnpairedDataset,

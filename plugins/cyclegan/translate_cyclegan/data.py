@@ -33,10 +33,10 @@ from translate.data.sources import (
     InMemorySource,
     Source,
     Subset,
-    open_source,
     photos_source,
 )
 from translate.errors import DataError
+from translate.plugins import open_source
 
 DOMAINS = ("A", "B")
 

@@ -16,11 +16,11 @@ from PIL import Image
 
 from translate import hookimpl
 from translate.cli import main
-from translate.data.sources import lfw_source, open_source
+from translate.data.sources import lfw_source
 from translate.engine.trainer import train
 from translate.errors import ConfigError
 from translate.hub.pretrained import from_pretrained
-from translate.plugins import load_plugins
+from translate.plugins import load_plugins, open_source
 from translate.testing import ONE_STEP
 from translate_faces.model import Discriminator, Generator, diff_augment, slerp
 from translate_faces.translator import (

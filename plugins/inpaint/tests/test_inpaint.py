@@ -271,7 +271,7 @@ def test_telea_continues_a_smooth_image() -> None:
 
 
 def test_evaluate_reports_both_ranges_next_to_telea(model: InpaintTranslator) -> None:
-    from translate.data.sources import open_source
+    from translate.plugins import open_source
 
     source = open_source("photos")
     metrics = model.evaluate(source.split("heldout"), source.split("train"))
@@ -367,7 +367,7 @@ def test_the_perceptual_term_runs_when_vgg16_weights_are_on_disk(
 
 
 def test_training_crops_are_a_function_of_the_key_and_heldout_crops_are_fixed() -> None:
-    from translate.data.sources import open_source
+    from translate.plugins import open_source
 
     source = open_source("photos")
     model = InpaintTranslator(InpaintTranslator.make_config("starter", TINY))

@@ -1,0 +1,30 @@
+"""The host's `--data` sources, registered through the same hook plugins use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from translate.data.sources import (
+    FolderSource,
+    HFSource,
+    TorchvisionSource,
+    digits_source,
+    lfw_source,
+    needs,
+    photos_source,
+)
+from translate.hookspecs import hookimpl
+
+
+@hookimpl
+def register_dataset_sources(register: Callable[..., None]) -> None:
+    register("digits", digits_source, "scikit-learn's 1797 labelled 8x8 digits (bundled)")
+    register("lfw", lfw_source, "scikit-image's 100 25x25 LFW faces (bundled)")
+    register("photos", photos_source, "photos[:NAME,NAME] — the RGB photos bundled with "
+             "scikit-image/scikit-learn; holds out chelsea and china, or the photos named")
+    register("folder", lambda arg: FolderSource(needs(arg, "a folder path")),
+             "folder:PATH — images, or class sub-folders of images")
+    register("hf", lambda arg: HFSource(needs(arg, "a dataset name or path")),
+             "hf:NAME_OR_PATH[?split=train&image=COL&label=COL] — a Hugging Face dataset")
+    register("torchvision", lambda arg: TorchvisionSource(needs(arg, "a dataset name")),
+             "torchvision:NAME — e.g. torchvision:mnist, from $TRANSLATE_HOME/torchvision")

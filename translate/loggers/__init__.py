@@ -1,1 +1,0 @@
-"""Training observers that ship with the host, registered like any plugin."""
