@@ -11,8 +11,10 @@ TRANSLATE_REFERENCES (eriklindernoren+PyTorch-GAN, huggingface+community-events)
 
 from __future__ import annotations
 
+import json
 import sys
 import types
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -24,9 +26,11 @@ from translate.errors import WeightsError
 from translate.hub.reading import find_state_dict, read_checkpoint
 from translate.nn import crop_to, pad_to_multiple
 from translate_cyclegan.model import ResnetGenerator
-from translate_cyclegan.pytorch_gan import GeneratorResNet, detect, filter_state
+from translate_cyclegan.pytorch_gan import ARCH, GeneratorResNet, detect, filter_state
 
 TOLERANCE = 1e-5
+CURATED_KEYS = ("name", "translator", "arch", "repo", "file", "revision", "sha256", "licence",
+                "description", "source", "dataset", "direction")
 PUBLISHED_BLOCKS = 9  # train.py's --n_residual_blocks default; sim2real uses it too
 # What huggan/sim2real_cyclegan's model card front matter holds (at 7c39c6e).
 MODEL_CARD = ("---\ntags:\n- conditional-image-generation\n- image-to-image\n- gan\n"
@@ -243,3 +247,15 @@ def test_pix2pix_and_other_files_are_not_taken_for_this_layout():
 
     assert detect(GeneratorUNet(width=2).state_dict()) is None
     assert detect({"model.1.weight": torch.zeros(8, 3, 3, 3)}) is None  # not a 7x7 stem
+
+
+def test_curated_entries_name_this_architecture_and_their_sources():
+    entries = json.loads((files("translate_cyclegan") / "curated.json").read_text())
+    assert entries and len({entry["name"] for entry in entries}) == len(entries)
+    for entry in entries:
+        assert set(CURATED_KEYS) <= set(entry), entry["name"]
+        assert (entry["translator"], entry["arch"]) == ("cyclegan", ARCH)
+        assert entry["file"] == "pytorch_model.bin" and entry["source"]
+        for key, length in (("revision", 40), ("sha256", 64)):
+            value = entry[key]
+            assert value is None or (len(value) == length and int(value, 16) >= 0), entry

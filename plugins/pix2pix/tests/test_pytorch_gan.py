@@ -10,8 +10,10 @@ TRANSLATE_REFERENCES (eriklindernoren+PyTorch-GAN, huggingface+community-events)
 
 from __future__ import annotations
 
+import json
 import sys
 import types
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -25,9 +27,11 @@ from translate.hub.reading import find_state_dict, read_checkpoint
 from translate.nn import crop_to, pad_to_multiple
 from translate_pix2pix import importer as junyanz
 from translate_pix2pix.model import UNetGenerator
-from translate_pix2pix.pytorch_gan import GeneratorUNet, detect, filter_state
+from translate_pix2pix.pytorch_gan import ARCH, GeneratorUNet, detect, filter_state
 
 TOLERANCE = 1e-5
+CURATED_KEYS = ("name", "translator", "arch", "repo", "file", "revision", "sha256", "licence",
+                "description", "source", "dataset", "direction")
 # What the HugGAN model cards' front matter holds (huggan/pix2pix-maps at 29b247f).
 MODEL_CARD = "---\ntags:\n- huggan\n- gan\ndatasets:\n- huggan/maps\nlicense: mit\n---\n"
 
@@ -234,3 +238,15 @@ def test_sides_must_be_multiples_of_the_stride():
     assert GeneratorUNet.stride == 256
     with pytest.raises(ValueError, match="multiples of 256"):
         GeneratorUNet(width=2)(torch.zeros(1, 3, 256, 128))
+
+
+def test_curated_entries_name_this_architecture_and_their_sources():
+    entries = json.loads((files("translate_pix2pix") / "curated.json").read_text())
+    assert entries and len({entry["name"] for entry in entries}) == len(entries)
+    for entry in entries:
+        assert set(CURATED_KEYS) <= set(entry), entry["name"]
+        assert (entry["translator"], entry["arch"]) == ("pix2pix", ARCH)
+        assert entry["file"] == "pytorch_model.bin" and entry["source"]
+        for key, length in (("revision", 40), ("sha256", 64)):
+            value = entry[key]
+            assert value is None or (len(value) == length and int(value, 16) >= 0), entry
