@@ -167,16 +167,18 @@ def build_config(
     presets: Mapping[str, Mapping[str, Any]],
     preset: str = "starter",
     overrides: Mapping[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
 ) -> C:
-    """The preset's values, then `--set` overrides (strings parsed by field type), validated."""
+    """The preset's values, then typed `values`, then `--set` overrides (strings parsed by
+    field type), validated."""
     if preset not in presets:
         raise ConfigError(f"unknown preset {preset!r}; choose from {', '.join(presets)}")
-    values: dict[str, Any] = dict(presets[preset])
+    merged: dict[str, Any] = {**presets[preset], **(values or {})}
     for key, text in (overrides or {}).items():
         if key not in {f.name for f in config_fields(cls)}:
             raise ConfigError(_unknown_key(cls, key))
-        values[key] = parse_value(text, _field_type(cls, key), key)
-    return config_from_dict(cls, values)
+        merged[key] = parse_value(text, _field_type(cls, key), key)
+    return config_from_dict(cls, merged)
 
 
 def parse_value(text: str, annotation: Any, key: str = "value") -> Any:

@@ -193,10 +193,12 @@ class Translator(nn.Module, metaclass=ABCMeta):
 
     @classmethod
     def make_config(
-        cls, preset: str = "starter", overrides: Mapping[str, str] | None = None
+        cls, preset: str = "starter", overrides: Mapping[str, str] | None = None, *,
+        values: Mapping[str, Any] | None = None,
     ) -> TrainConfig:
-        """The named preset with `--set` style string overrides applied."""
-        config = build_config(cls.Config, presets=cls.presets, preset=preset, overrides=overrides)
+        """The named preset, then typed `values`, then `--set` style string overrides."""
+        config = build_config(cls.Config, presets=cls.presets, preset=preset,
+                              overrides=overrides, values=values)
         return cls._with_arch(config)
 
     @classmethod
@@ -216,6 +218,12 @@ class Translator(nn.Module, metaclass=ABCMeta):
     @property
     def device(self) -> torch.device:
         return next(self.generators.parameters()).device
+
+    def untrained(self, *, seed: int = 0) -> Translator:
+        """The same architecture freshly initialised: the "no training at all" baseline."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return type(self)(self.config).to(self.device).eval()
 
     def card_notes(self, metrics: Mapping[str, float]) -> str:
         """Text for the model card's "how these weights were made" section (default none)."""

@@ -267,7 +267,9 @@ def _import_command(registry: Registry, name: str) -> click.Command:
     importer = registry.importers[name]
 
     def run(file: str, out: str, **options: Any) -> None:
-        translator = importer.convert(Path(file), **options)
+        from translate.hub.importers import import_checkpoint
+
+        translator = import_checkpoint(importer, registry.translator(name), file, **options)
         more = [options[p.name] for p in importer.options if p.kind == "file" and options[p.name]]
         folder = translator.save_pretrained(out, provenance={
             "command": _command_line(),

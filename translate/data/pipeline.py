@@ -20,6 +20,9 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from translate.data.images import to_mode
 from translate.data.source import Source
+from translate.data.tensors import to_tensor
+
+__all__ = ["ImageDataset", "Key", "StepSampler", "first_items", "to_tensor", "training_loader"]
 
 Key = tuple[int, int]  # (record index, augmentation seed)
 
@@ -55,12 +58,6 @@ class ImageDataset(Dataset):
         if "label" in record:
             item["label"] = torch.tensor(record["label"], dtype=torch.long)
         return item
-
-
-def to_tensor(pixels: np.ndarray) -> torch.Tensor:
-    """uint8 (H, W) or (H, W, C) -> float (C, H, W) in [-1, 1]."""
-    tensor = torch.from_numpy(np.array(pixels, dtype=np.float32)).div_(127.5).sub_(1.0)
-    return tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1)
 
 
 class StepSampler(Sampler[list[Key]]):

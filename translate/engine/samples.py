@@ -9,16 +9,12 @@ from PIL import Image
 from torchvision.utils import make_grid
 
 from translate.data.images import save_image
+from translate.data.tensors import tensor_to_pil
+
+__all__ = ["MIN_GRID_WIDTH", "grid_image", "save_grid", "tensor_to_pil"]
 
 # Tiny images (8x8 digits) are unreadable at 1:1; grids are enlarged to at least this width.
 MIN_GRID_WIDTH = 512
-
-
-def tensor_to_pil(images: torch.Tensor) -> list[Image.Image]:
-    """(N, C, H, W) in [-1, 1] -> PIL images (L for one channel, RGB for three)."""
-    pixels = images.detach().float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).cpu()
-    pixels = pixels.permute(0, 2, 3, 1).numpy()
-    return [Image.fromarray(p[..., 0] if p.shape[-1] == 1 else p) for p in pixels]
 
 
 def grid_image(images: torch.Tensor, *, columns: int) -> Image.Image:

@@ -1,39 +1,146 @@
-"""Converting checkpoints of reference implementations into our Hub layout.
+"""Converting other projects' checkpoints into our weights folders: detect, then filter.
 
 People already own weights trained with the papers' own code (`latest_net_G.pth`,
-`RRDB_ESRGAN_x4.pth`, …). A plugin that can read such files registers an Importer;
-`translate import NAME FILE --out DIR` then runs it. Files are read with
-`torch.load(weights_only=True)`, which refuses to run code hidden in a pickle.
+`RealESRGAN_x4plus.pth`, LaMa's `best.ckpt`, …). A plugin that can read such a layout
+registers an `Importer` that knows two things, as timm's `checkpoint_filter_fn` does:
+
+* `detect(state, **options)`: the config values (the architecture and its constructor
+  arguments) read off the file's keys and shapes, or None when the file is not this layout;
+* `filter(state, config, role)`: the file's tensors renamed to the keys of the translator's
+  `generators` (e.g. `G.conv_first.weight`).
+
+The host does everything else, the same way for every plugin (`import_checkpoint`): it
+reads the file without running code (`translate.hub.reading`), unwraps the state dict,
+builds the translator from the detected config, drops InstanceNorm running statistics
+that old files carry (instance norm ignores them), and loads strictly, so a wrong file is
+refused in one line that names its first bad key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
+from torch import nn
 
-from translate.hub.reading import find_state_dict, read_checkpoint
+from translate.errors import WeightsError
+from translate.hub.layout import load_state_dict_strict
+from translate.hub.reading import STATE_DICT_WRAPPERS, find_state_dict, read_checkpoint
 
 if TYPE_CHECKING:
-    from translate.translator import Param, Translator
+    from translate.config import TrainConfig
+    from translate.translator import Translator
+    from translate.types import Param
+
+__all__ = ["Importer", "import_checkpoint", "read_reference_state_dict",
+           "without_instance_norm_statistics"]
+
+StateDict = dict[str, torch.Tensor]
+NORM_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def _as_is(state: StateDict, config: TrainConfig, role: str) -> StateDict:
+    return state
 
 
 @dataclass(frozen=True, kw_only=True)
 class Importer:
-    """Turns a reference checkpoint into a ready translator of `translator`'s kind."""
+    """How one plugin reads one family of foreign checkpoints."""
 
     translator: str  # the translator name the weights are for
     description: str  # what files it reads, shown by `translate import --help`
-    convert: Callable[..., Translator]  # convert(path: Path, **options) -> Translator
+    # (state, **options) -> config values (arch, constructor arguments), or None: not ours.
+    detect: Callable[..., Mapping[str, Any] | None] | None = None
+    # (state, config, role) -> tensors keyed like translator.generators.state_dict(); role
+    # is "file" for the main file, or the name of a `file` option (a second checkpoint).
+    filter: Callable[[StateDict, Any, str], StateDict] = _as_is
     options: tuple[Param, ...] = ()  # extra CLI options, e.g. --norm or --direction
+    wrappers: tuple[str, ...] = STATE_DICT_WRAPPERS  # keys a state dict may be wrapped in
+    preset: str = "full"  # the preset whose values complete the detected ones
+    # Importers written before detect/filter: convert(path, **options) -> Translator.
+    convert: Callable[..., Translator] | None = None
+
+    def read(self, path: str | Path) -> StateDict:
+        """The file's tensors, read safely and unwrapped."""
+        return find_state_dict(read_checkpoint(path), path=path, wrappers=self.wrappers)
+
+    def recognises(self, state: StateDict) -> Mapping[str, Any] | None:
+        """The detected config values, or None (also when detection finds a bad key)."""
+        if self.detect is None:
+            return None
+        try:
+            return self.detect(state)
+        except WeightsError:
+            return None
+
+
+def import_checkpoint(importer: Importer, cls: type[Translator], path: str | Path,
+                      **options: Any) -> Translator:
+    """A ready translator holding the file's weights (and those of any `file` options)."""
+    path = Path(path)
+    if importer.detect is None:
+        if importer.convert is None:
+            raise WeightsError(f"the {importer.translator} importer can neither detect nor "
+                               "convert a file")
+        warnings.warn(f"the {importer.translator} importer uses convert(); give it detect= "
+                      "and filter= instead (convert is removed in gan-translate 0.3)",
+                      DeprecationWarning, stacklevel=2)
+        return importer.convert(path, **options)
+    file_options = {p.name for p in importer.options if p.kind == "file"}
+    files = {"file": path, **{name: Path(options[name]) for name in file_options
+                              if options.get(name)}}
+    settings = {k: v for k, v in options.items() if k not in file_options}
+    states, detected = {}, {}
+    for role, file in files.items():
+        states[role] = importer.read(file)
+        found = importer.detect(states[role], **settings)
+        if found is None:
+            first = next(iter(states[role]), "(none)")
+            raise WeightsError(f"{file}: not a checkpoint the {importer.translator} importer "
+                               f"reads ({importer.description}); first key {first!r}")
+        detected[role] = {**found}
+    main = detected["file"]
+    for role, found in detected.items():
+        if found != main:
+            # One folder holds one architecture: a second file must match the first.
+            key = next(k for k in {**main, **found} if main.get(k) != found.get(k))
+            raise WeightsError(f"{files[role]}: {key} {found.get(key)}, but {path}: {key} "
+                               f"{main.get(key)}; one folder holds one architecture")
+    config = cls.make_config(importer.preset, values=main)
+    translator = cls(config)
+    loaded: StateDict = {}
+    for role, state in states.items():
+        loaded.update(importer.filter(state, config, role))
+    expected = translator.generators.state_dict()
+    loaded = without_instance_norm_statistics(loaded, translator.generators)
+    for key in expected:
+        # Files from PyTorch < 0.4 lack the counter; nothing at inference reads it.
+        if key.endswith("num_batches_tracked") and key not in loaded:
+            loaded[key] = expected[key]
+    loaded = {k: v.to(expected[k].dtype) if k in expected else v for k, v in loaded.items()}
+    load_state_dict_strict(translator.generators, loaded, source=", ".join(map(str,
+                                                                              files.values())))
+    return translator.eval()
+
+
+def without_instance_norm_statistics(state: Mapping[str, torch.Tensor],
+                                     module: nn.Module) -> StateDict:
+    """The state minus running statistics addressed to the module's InstanceNorm layers."""
+    instance_norms = {name for name, layer in module.named_modules()
+                      if isinstance(layer, nn.InstanceNorm1d | nn.InstanceNorm2d |
+                                    nn.InstanceNorm3d)}
+    return {key: value for key, value in state.items()
+            if not (key.rpartition(".")[2] in NORM_STATISTICS
+                    and key.rpartition(".")[0] in instance_norms)}
 
 
 def read_reference_state_dict(
     path: str | Path, wrappers: tuple[str, ...] = ("state_dict",)
-) -> dict[str, torch.Tensor]:
+) -> StateDict:
     """Tensors of a checkpoint file, unwrapped from the first present wrapper key.
 
     Read by `translate.hub.reading.read_checkpoint`: safetensors, or pickles holding only

@@ -227,7 +227,7 @@ def test_one_step_with_r1_and_nonsaturating_loss_logs_the_penalty(tmp_path):
     source = lfw_source()
     train(FacesTranslator, config, train_source=source.split("train"),
           heldout_source=source.split("heldout"), out_dir=tmp_path / "run", device="cpu",
-          progress=False, command="test", registry=registry)
+          progress=False, command="test", observer=registry.notify)
     assert seen["D/r1"] > 0 and {"D/real", "D/fake", "G/adversarial"} <= set(seen)
 
 

@@ -1,0 +1,1 @@
+"""Inference that every translator shares: networks run on any image size, fast."""
