@@ -27,7 +27,6 @@ from translate.config import (
     config_from_dict,
     config_to_dict,
 )
-from translate.data.pipeline import ImageDataset
 from translate.errors import ConfigError, PluginError, WeightsError
 from translate.hub import layout
 from translate.hub.card import render_model_card
@@ -182,6 +181,8 @@ class Translator(nn.Module, metaclass=ABCMeta):
 
     def make_dataset(self, source: Source, *, train: bool) -> torch.utils.data.Dataset:
         """Turn a source's records into tensors; the default reads `config.image_size`."""
+        from translate.data.pipeline import ImageDataset  # albumentations is slow to import
+
         return ImageDataset(
             source,
             size=self.config.image_size,

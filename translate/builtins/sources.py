@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from translate.data.sources import (
-    FolderSource,
-    HFSource,
-    TorchvisionSource,
-    digits_source,
-    lfw_source,
-    needs,
-    photos_source,
-)
 from translate.hookspecs import hookimpl
 
 
 @hookimpl
 def register_dataset_sources(register: Callable[..., None]) -> None:
+    # Imported here, not above: registering plugins must not import numpy/PIL/torch.
+    from translate.data.sources import (
+        FolderSource,
+        HFSource,
+        TorchvisionSource,
+        digits_source,
+        lfw_source,
+        needs,
+        photos_source,
+    )
+
     register("digits", digits_source, "scikit-learn's 1797 labelled 8x8 digits (bundled)")
     register("lfw", lfw_source, "scikit-image's 100 25x25 LFW faces (bundled)")
     register("photos", photos_source, "photos[:NAME,NAME] — the RGB photos bundled with "

@@ -9,9 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PIL import Image
-
 from translate.hookspecs import hookimpl
 
 _writers: dict[Path, Any] = {}
@@ -37,6 +34,9 @@ def on_train_log(run: Any, step: int, metrics: dict[str, float]) -> None:
 def on_sample_grid(run: Any, step: int, path: Path) -> None:
     writer = _writers.get(run.out_dir)
     if writer is not None:
+        import numpy as np
+        from PIL import Image
+
         with Image.open(path) as image:
             writer.add_image("samples", np.asarray(image.convert("RGB")), step, dataformats="HWC")
 

@@ -12,7 +12,7 @@ import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,8 +22,10 @@ from translate.device import DEVICES, pick_device
 from translate.errors import TranslateError
 from translate.paths import translate_home
 from translate.plugins import Registry, call_each, get_registry, plugin_names
-from translate.translator import Translator
 from translate.version import __version__
+
+if TYPE_CHECKING:
+    from translate.translator import Translator
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from translate.translator import Param, Translator
+from translate.types import Param
+
+if TYPE_CHECKING:
+    from translate.translator import Translator
 
 
 def option_name(param: Param) -> str:

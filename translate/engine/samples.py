@@ -6,7 +6,6 @@ from pathlib import Path
 
 import torch
 from PIL import Image
-from torchvision.utils import make_grid
 
 from translate.data.images import save_image
 from translate.data.tensors import tensor_to_pil
@@ -19,6 +18,8 @@ MIN_GRID_WIDTH = 512
 
 def grid_image(images: torch.Tensor, *, columns: int) -> Image.Image:
     """Tile images into one picture, enlarged (nearest neighbour) when small."""
+    from torchvision.utils import make_grid  # torchvision costs seconds to import
+
     grid = make_grid(images.detach().float().cpu(), nrow=columns, padding=2, pad_value=-1.0)
     picture = tensor_to_pil(grid.unsqueeze(0))[0]
     scale = max(1, MIN_GRID_WIDTH // picture.width)

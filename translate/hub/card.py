@@ -10,8 +10,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from huggingface_hub import EvalResult, ModelCard, ModelCardData
-
 from translate.files import atomic_write_bytes
 
 LIBRARY_NAME = "gan-translate"
@@ -29,6 +27,8 @@ PIPELINE_TAGS = {
 
 def render_model_card(meta: dict[str, Any], *, repo_id: str | None = None) -> str:
     """The README.md text for a folder whose config.json holds `meta`."""
+    from huggingface_hub import EvalResult, ModelCard, ModelCardData  # slow to import
+
     name = meta["translator"]
     task = meta.get("task", "")
     provenance = meta.get("provenance", {})

@@ -6,10 +6,14 @@ and mean the same thing for every plugin that uses them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
-from sklearn.svm import SVC
 from torch.utils.data import Dataset
+
+if TYPE_CHECKING:
+    from sklearn.svm import SVC
 
 
 def stack(dataset: Dataset) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -32,6 +36,8 @@ def pixel_classifier(features: np.ndarray, labels: np.ndarray) -> SVC:
     Pixels are not standardised: that would inflate rarely-inked border pixels to the
     same weight as the strokes that tell classes apart.
     """
+    from sklearn.svm import SVC  # here: importing a translator must stay light
+
     return SVC(C=10.0, gamma="scale").fit(features, labels)
 
 
