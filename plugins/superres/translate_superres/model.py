@@ -1,9 +1,10 @@
 """The networks of ESRGAN and Real-ESRGAN: the RRDBNet generator and a U-Net discriminator.
 
 Module names follow BasicSR's `rrdbnet_arch.py` (`conv_first`, `body.N.rdbK.convJ`,
-`conv_body`, `conv_up1`, `conv_up2`, `conv_hr`, `conv_last`), so Real-ESRGAN/BasicSR
-checkpoints load without renaming; `importer.py` maps the original ESRGAN names onto them.
-Like the reference, the generator sees and returns images in [0, 1].
+`conv_body`, `conv_up1`, `conv_up2`, `conv_hr`, `conv_last`), and ai-forever's Real-ESRGAN
+for the x8 network's extra `conv_up3`, so those checkpoints load without renaming;
+`checkpoints.py` maps the original ESRGAN names onto them. Like the references, the
+generator sees and returns images in [0, 1].
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from torch.nn.utils import spectral_norm
 # It is a constant of the published weights, so it stays the default; a shallow net learns
 # faster without it (see `RRDBNet`).
 RESIDUAL_SCALE = 0.2
+# Upscaling factors RRDBNet is built for: 1 and 2 fold the input first, 8 upsamples once more.
+SCALES = (1, 2, 4, 8)
 
 
 def _init_scaled(modules: list[nn.Module], scale: float) -> None:
@@ -78,13 +81,15 @@ class RRDB(nn.Module):
 
 
 # RRDBNet: ESRGAN, https://arxiv.org/abs/1809.00219; the x2/x1 variants with a
-# pixel-unshuffled input are Real-ESRGAN's, https://arxiv.org/abs/2107.10833 (section 3.2).
+# pixel-unshuffled input are Real-ESRGAN's, https://arxiv.org/abs/2107.10833 (section 3.2);
+# x8 with a third upsampling conv is ai-forever's (github.com/ai-forever/Real-ESRGAN).
 class RRDBNet(nn.Module):
-    """RRDB trunk at low resolution, then two nearest-neighbour x2 upsampling convs.
+    """RRDB trunk at low resolution, then nearest-neighbour x2 upsampling convs.
 
-    The trunk always ends with a x4 upsampler; for x2 (x1) the input is first folded into
-    2x2 (4x4) more channels by pixel-unshuffle, so the trunk runs at a quarter (a sixteenth)
-    of the pixels and the same body serves all three scales.
+    The trunk ends with a x4 upsampler (two x2 steps); for x2 (x1) the input is first
+    folded into 2x2 (4x4) more channels by pixel-unshuffle, so the trunk runs at a quarter
+    (a sixteenth) of the pixels and the same body serves all three scales. x8 adds a third
+    x2 step (`conv_up3`) instead, so x1/x2/x4 state dicts are unchanged.
 
     `bicubic_skip` (off in ESRGAN and in every published checkpoint) adds the bicubic
     upscaling of the input to the output, so the network only learns the residual.
@@ -97,12 +102,12 @@ class RRDBNet(nn.Module):
                  growth: int = 32, bicubic_skip: bool = False,
                  residual_scale: float = RESIDUAL_SCALE) -> None:
         super().__init__()
-        if scale not in (1, 2, 4):
-            raise ValueError(f"RRDBNet scale must be 1, 2 or 4, got {scale}")
+        if scale not in SCALES:
+            raise ValueError(f"RRDBNet scale must be 1, 2, 4 or 8, got {scale}")
         self.scale = scale
         self.bicubic_skip = bicubic_skip
         self.residual_scale = residual_scale
-        self.unshuffle = 4 // scale  # 1: no fold
+        self.unshuffle = max(1, 4 // scale)  # 1: no fold
         self.conv_first = nn.Conv2d(channels * self.unshuffle**2, features, 3, 1, 1)
         self.body = nn.Sequential(*[RRDB(features=features, growth=growth,
                                          residual_scale=residual_scale)
@@ -110,6 +115,8 @@ class RRDBNet(nn.Module):
         self.conv_body = nn.Conv2d(features, features, 3, 1, 1)
         self.conv_up1 = nn.Conv2d(features, features, 3, 1, 1)
         self.conv_up2 = nn.Conv2d(features, features, 3, 1, 1)
+        if scale == 8:
+            self.conv_up3 = nn.Conv2d(features, features, 3, 1, 1)
         self.conv_hr = nn.Conv2d(features, features, 3, 1, 1)
         self.conv_last = nn.Conv2d(features, channels, 3, 1, 1)
         self.lrelu = nn.LeakyReLU(0.2, inplace=True)
@@ -131,6 +138,8 @@ class RRDBNet(nn.Module):
         feat = feat + self.conv_body(self.body(feat))
         feat = self.lrelu(self.conv_up1(F.interpolate(feat, scale_factor=2, mode="nearest")))
         feat = self.lrelu(self.conv_up2(F.interpolate(feat, scale_factor=2, mode="nearest")))
+        if self.scale == 8:
+            feat = self.lrelu(self.conv_up3(F.interpolate(feat, scale_factor=2, mode="nearest")))
         out = self.conv_last(self.lrelu(self.conv_hr(feat)))
         if self.bicubic_skip:
             # Global residual learning: VDSR (Kim et al. 2016, https://arxiv.org/abs/1511.04587,

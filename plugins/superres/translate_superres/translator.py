@@ -26,7 +26,8 @@ from translate.losses import discriminator_loss, generator_loss
 from translate.losses.perceptual import VGGPerceptualLoss, vgg_available, vgg_weights_path
 from translate_superres.degrade import Degradation, PairDataset, bicubic
 from translate_superres.metrics import psnr_y, ssim_y
-from translate_superres.model import RRDBNet, UNetDiscriminator
+from translate_superres.model import SCALES, RRDBNet, UNetDiscriminator
+from translate_superres.srvgg import ACTIVATIONS, SRVGGNetCompact
 from translate_superres.tiling import upscale_tiled
 
 STARTER = files("translate_superres") / "starter"
@@ -36,17 +37,20 @@ PERCEPTUAL_LAYERS = {"conv1_2": 0.1, "conv2_2": 0.1, "conv3_4": 1.0, "conv4_4": 
                      "conv5_4": 1.0}
 PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 # Generator settings that change its outputs without changing its weights' shapes.
-WEIGHTLESS_FIELDS = ("bicubic_skip", "residual_scale")
+WEIGHTLESS_FIELDS = ("bicubic_skip", "residual_scale", "activation")
 
 
 @dataclass(kw_only=True)
 class SuperResConfig(TrainConfig):
-    scale: int = 4  # upscaling factor of the network: 4, 2 or 1 (2 and 1 pixel-unshuffle)
+    arch: Literal["rrdbnet", "srvgg"] = "rrdbnet"  # generator: RRDBNet or SRVGGNetCompact
+    scale: int = 4  # upscaling factor of the network: 8, 4, 2 or 1 (2 and 1 pixel-unshuffle)
     features: int = 64  # RRDBNet feature width (ESRGAN: 64)
     blocks: int = 23  # RRDB blocks in the trunk (ESRGAN: 23)
     growth: int = 32  # growth channels inside each dense block (ESRGAN: 32)
     bicubic_skip: bool = False  # add bicubic(input) to G's output (VDSR); off = ESRGAN, exact
     residual_scale: float = 0.2  # scaling of every residual branch (ESRGAN: 0.2, for 23 blocks)
+    convs: int = 16  # srvgg: convs between its first and last (general-x4v3: 32, animevideov3: 16)
+    activation: str = "prelu"  # srvgg: prelu (every published model), relu or leakyrelu
     patch: int = 64  # side of the low-resolution training crop; the HR crop is patch*scale
     degradation: Degradation = "bicubic"  # how LR inputs are made: bicubic, real-esrgan(-2)
     stage: Literal["psnr", "gan"] = "psnr"  # psnr: L1 only; gan: L1 + perceptual + adversarial
@@ -61,10 +65,18 @@ class SuperResConfig(TrainConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.scale not in (1, 2, 4):
-            raise ConfigError(f"scale must be 1, 2 or 4, got {self.scale}")
+        if self.scale not in SCALES:
+            raise ConfigError(f"scale must be 1, 2, 4 or 8, got {self.scale}")
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(f"activation must be one of {', '.join(ACTIVATIONS)}, "
+                              f"got {self.activation!r}")
+        if self.arch == "srvgg" and self.bicubic_skip:
+            raise ConfigError("bicubic_skip is RRDBNet's; srvgg always adds the nearest "
+                              "upscaled input")
         if min(self.features, self.blocks, self.growth, self.d_features) < 1:
             raise ConfigError("features, blocks, growth and d_features must be at least 1")
+        if self.convs < 0:
+            raise ConfigError(f"convs must be at least 0, got {self.convs}")
         if self.residual_scale <= 0:
             raise ConfigError(f"residual_scale must be positive, got {self.residual_scale}")
         if self.patch < 8 or (self.patch * self.scale) % 8:
@@ -142,15 +154,20 @@ class SuperResTranslator(Translator):
 
     def build_generators(self) -> dict[str, torch.nn.Module]:
         c = self.config
-        generator = RRDBNet(scale=c.scale, features=c.features, blocks=c.blocks, growth=c.growth,
-                            bicubic_skip=c.bicubic_skip, residual_scale=c.residual_scale)
+        if c.arch == "srvgg":
+            generator = SRVGGNetCompact(features=c.features, convs=c.convs, scale=c.scale,
+                                        activation=c.activation)
+        else:
+            generator = RRDBNet(scale=c.scale, features=c.features, blocks=c.blocks,
+                                growth=c.growth, bicubic_skip=c.bicubic_skip,
+                                residual_scale=c.residual_scale)
         self._init_problem = self._load_init(generator)
         # channels_last: oneDNN runs this net's convolutions faster in that layout (on 2 CPU
         # cores, inference 0.65x the time, a training step 0.89x: bench/superres_speed.py),
         # as do tensor cores on a GPU. State dicts are saved contiguous, so files are unchanged.
         return {"G": generator.to(memory_format=torch.channels_last)}
 
-    def _load_init(self, generator: RRDBNet) -> str | None:
+    def _load_init(self, generator: torch.nn.Module) -> str | None:
         """Load `init_weights` into G if they fit; else say why (`make_dataset` refuses then).
 
         Loading published weights whose config names a folder of another machine must still
