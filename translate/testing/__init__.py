@@ -1,0 +1,29 @@
+"""What gan-translate gives plugin authors for their tests.
+
+* `translate.testing.mixins`: the shared checks, split by concern (`ContractTests`,
+  `SerialisationTests`, `TrainingTests`, `InferenceTests`, `EvaluationTests`,
+  `StarterWeightsTests`) and all of them as `TranslatorTests`;
+* `translate.testing.pytest_plugin`: loaded by pytest automatically once gan-translate is
+  installed (the `pytest11` entry point): every test runs offline with its own
+  TRANSLATE_HOME, so no plugin needs a conftest of its own for that.
+"""
+
+from translate.testing.mixins import (
+    ContractTests,
+    EvaluationTests,
+    InferenceTests,
+    SerialisationTests,
+    StarterWeightsTests,
+    TrainingTests,
+    TranslatorTests,
+)
+
+__all__ = [
+    "ContractTests",
+    "EvaluationTests",
+    "InferenceTests",
+    "SerialisationTests",
+    "StarterWeightsTests",
+    "TrainingTests",
+    "TranslatorTests",
+]
