@@ -37,7 +37,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
         "translate.data.paired", "translate.data.unpaired", "translate.data",
         "translate.hub.sync", "translate.hub.importers", "translate.hub.resolve",
         "translate.hub.pretrained", "translate.hub.catalog", "translate.hub.index",
-        "translate.hub.detect", "translate.hub",
+        "translate.hub.foreign", "translate.hub",
     ),
     5: (  # the registry and the host's own hook implementations
         "translate.plugins", "translate.builtins",

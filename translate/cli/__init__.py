@@ -195,7 +195,7 @@ def _infer_command(registry: Registry, cls: type[Translator]) -> click.Command:
         from translate.hub.resolve import load_translator
 
         translator, resolved = load_translator(cls, weights, revision=revision,
-                                               device=pick_device(device))
+                                               device=pick_device(device), registry=registry)
         click.echo(f"weights: {resolved.describe()}", err=True)
         params = {p.name: values[p.name] for p in cls.inputs if p is not positional}
         for param in cls.inputs:
@@ -243,7 +243,7 @@ def _eval_command(registry: Registry, cls: type[Translator]) -> click.Command:
         from translate.hub.resolve import load_translator
 
         translator, resolved = load_translator(cls, weights, revision=revision,
-                                               device=pick_device(device))
+                                               device=pick_device(device), registry=registry)
         click.echo(f"weights: {resolved.describe()}", err=True)
         source = registry.open_source(data or cls.datasets[0])
         with torch.no_grad():
@@ -304,14 +304,25 @@ def push_command(folder: str, repo_id: str, private: bool, revision: str | None)
 
 
 @click.command("pull", context_settings=CONTEXT)
-@click.argument("repo_id")
+@click.argument("spec", metavar="REPO_ID[:FILE]")
 @click.option("--revision", help="Branch, tag or commit to pin.")
-@click.option("--out", metavar="DIR", help="Copy the files here (default: only the HF cache).")
-def pull_command(repo_id: str, revision: str | None, out: str | None) -> None:
-    """Fetch REPO_ID's weights (config, safetensors, card); works offline from the cache."""
+@click.option("--out", metavar="DIR", help="Copy our-layout files here (default: only the cache).")
+@click.pass_obj
+def pull_command(obj: dict[str, Any], spec: str, revision: str | None, out: str | None) -> None:
+    """Fetch weights from the Hub: a gan-translate repo, or a checkpoint in its authors' format.
+
+    A foreign file (FILE, or the repo's only checkpoint) is detected from its keys and
+    shapes, converted by the plugin that reads it and stored under $TRANSLATE_HOME/models/.
+    Works offline from the cache.
+    """
+    from translate.hub.foreign import pull_any, split_spec
     from translate.hub.sync import pull
 
-    click.echo(pull(repo_id, revision=revision, local_dir=out))
+    repo_id, filename = split_spec(spec)
+    if out and filename is None:
+        click.echo(pull(repo_id, revision=revision, local_dir=out))
+        return
+    click.echo(pull_any(spec, obj["registry"], revision=revision))
 
 
 # ---- entry point ------------------------------------------------------------------------------
@@ -333,7 +344,7 @@ def main(argv: list[str] | None = None, registry: Registry | None = None) -> int
         registry.report = lambda problem: click.echo(f"warning: {problem}", err=True)
         cli = build_cli(registry)
         cli.main(args=argv, prog_name="translate", standalone_mode=False,
-                 obj={"command": shlex.join(["translate", *argv])})
+                 obj={"command": shlex.join(["translate", *argv]), "registry": registry})
     except TranslateError as error:
         click.echo(f"error: {error}", err=True)
         return 1

@@ -61,12 +61,21 @@ class Importer:
     options: tuple[Param, ...] = ()  # extra CLI options, e.g. --norm or --direction
     wrappers: tuple[str, ...] = STATE_DICT_WRAPPERS  # keys a state dict may be wrapped in
     preset: str = "full"  # the preset whose values complete the detected ones
+    # (what the file holds) -> its tensors, for layouts whose state is not one wrapped
+    # dict (StyleGAN2's g_ema with latent_avg beside it); default: find_state_dict.
+    unwrap: Callable[[Any], StateDict] | None = None
+    # (state) -> (similarity in [0, 1], one line naming the first key that differs): how
+    # close an unrecognised file is to this importer's layouts, for `translate pull`'s message.
+    closest: Callable[[StateDict], tuple[float, str]] | None = None
     # Importers written before detect/filter: convert(path, **options) -> Translator.
     convert: Callable[..., Translator] | None = None
 
-    def read(self, path: str | Path) -> StateDict:
+    def read(self, path: str | Path, member: str | None = None) -> StateDict:
         """The file's tensors, read safely and unwrapped."""
-        return find_state_dict(read_checkpoint(path), path=path, wrappers=self.wrappers)
+        loaded = read_checkpoint(path, member=member)
+        if self.unwrap is not None:
+            return self.unwrap(loaded)
+        return find_state_dict(loaded, path=path, wrappers=self.wrappers)
 
     def recognises(self, state: StateDict) -> Mapping[str, Any] | None:
         """The detected config values, or None (also when detection finds a bad key)."""
@@ -78,9 +87,12 @@ class Importer:
             return None
 
 
-def import_checkpoint(importer: Importer, cls: type[Translator], path: str | Path,
-                      **options: Any) -> Translator:
-    """A ready translator holding the file's weights (and those of any `file` options)."""
+def import_checkpoint(importer: Importer, cls: type[Translator], path: str | Path, *,
+                      member: str | None = None, **options: Any) -> Translator:
+    """A ready translator holding the file's weights (and those of any `file` options).
+
+    `member` names the checkpoint inside a zip archive that holds several.
+    """
     path = Path(path)
     if importer.detect is None:
         if importer.convert is None:
@@ -96,7 +108,7 @@ def import_checkpoint(importer: Importer, cls: type[Translator], path: str | Pat
     settings = {k: v for k, v in options.items() if k not in file_options}
     states, detected = {}, {}
     for role, file in files.items():
-        states[role] = importer.read(file)
+        states[role] = importer.read(file, member if role == "file" else None)
         found = importer.detect(states[role], **settings)
         if found is None:
             first = next(iter(states[role]), "(none)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from translate.errors import WeightsError
 from translate.files import atomic_write_bytes
@@ -60,9 +60,18 @@ def resolve_weights(cls: type[Translator], explicit: str | None = None) -> Resol
 
 
 def load_translator(cls: type[Translator], explicit: str | None = None, *,
-                    revision: str | None = None,
-                    device: str = "cpu") -> tuple[Translator, ResolvedWeights]:
-    """Resolve and load weights for cls, ready for inference."""
+                    revision: str | None = None, device: str = "cpu",
+                    registry: Any = None) -> tuple[Translator, ResolvedWeights]:
+    """Resolve and load weights for cls, ready for inference.
+
+    With the `registry`, an explicit Hub repo id or `REPO_ID:FILE` that holds a checkpoint
+    in its authors' own format is pulled and converted on the fly (`translate.hub.foreign`).
+    """
     resolved = resolve_weights(cls, explicit)
-    return from_pretrained(resolved.location, expected=cls, revision=revision,
+    location = resolved.location
+    if registry is not None and explicit and not Path(explicit).expanduser().exists():
+        from translate.hub.foreign import pull_any
+
+        location = str(pull_any(explicit, registry, revision=revision))
+    return from_pretrained(location, expected=cls, revision=revision,
                            device=device), resolved
