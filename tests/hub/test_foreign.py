@@ -70,7 +70,7 @@ def test_an_unrecognised_file_names_the_closest_layout_and_the_first_differing_k
 
 
 def test_a_file_nobody_comes_close_to_names_its_first_key() -> None:
-    with pytest.raises(WeightsError, match="tried invert.*first key is 'body.0.weight'"):
+    with pytest.raises(WeightsError, match=r"tried invert.*first key is 'body\.0\.weight'"):
         detect({"body.0.weight": torch.zeros(1)}, registry().importers)
 
 

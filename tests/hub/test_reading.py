@@ -154,6 +154,7 @@ def test_a_protocol_4_nvlabs_pickle_is_refused_by_name(tmp_path: Path, monkeypat
         return meta
 
     _reconstruct_persistent_obj.__module__ = module.__name__
+    _reconstruct_persistent_obj.__qualname__ = "_reconstruct_persistent_obj"
     module._reconstruct_persistent_obj = _reconstruct_persistent_obj
     monkeypatch.setitem(sys.modules, "torch_utils", types.ModuleType("torch_utils"))
     monkeypatch.setitem(sys.modules, module.__name__, module)
