@@ -37,7 +37,9 @@ MEAN_LATENT_SAMPLES = 4096
 MEAN_LATENT_SEED = 0
 LEAKY_SLOPE = 0.2
 ACTIVATION_GAIN = math.sqrt(2)  # keeps unit variance through a leaky ReLU (He et al. 2015)
-CHUNK = 8  # images synthesised at once by sample() and walk(); a 1024 image needs ~1 GB
+# Pixels synthesised at once by sample() and walk(): 4 images at 1024 (about 0.5 GB of
+# activations each on a CPU, measured), 64 at 256.
+CHUNK_PIXELS = 4 * 1024 * 1024
 
 
 def channels_at(resolution: int, channel_multiplier: int) -> int:
@@ -62,11 +64,11 @@ def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, *, up: int = 1, down: int =
         x = F.pad(x.reshape(n, c, h, 1, w, 1), (0, up - 1, 0, 0, 0, up - 1))
         x = x.reshape(n, c, h * up, w * up)
     x = F.pad(x, (pad[0], pad[1], pad[0], pad[1]))
-    height, width = x.shape[2:]
-    # One single-channel convolution over N*C planes: the same filter for every channel.
-    taps = kernel.flip((0, 1)).to(x.dtype)[None, None]
-    x = F.conv2d(x.reshape(n * c, 1, height, width), taps)
-    x = x.reshape(n, c, *x.shape[2:])
+    # A depthwise convolution, the same filter for every channel. (Folding the channels into
+    # the batch for one single-channel convolution, as the official CPU fallback does, took
+    # 5x the time and 6x the memory here: oneDNN pads one channel out to a block of 16.)
+    taps = kernel.flip((0, 1)).to(x.dtype)[None, None].expand(c, 1, -1, -1)
+    x = F.conv2d(x, taps, groups=c)
     return x[:, :, ::down, ::down] if down > 1 else x
 
 
@@ -355,8 +357,9 @@ class StyleGAN2Generator(nn.Module):
 
     @torch.no_grad()
     def render(self, w: torch.Tensor) -> torch.Tensor:
-        """w (N, style_dim) -> images (N, 3, size, size) on the CPU, CHUNK at a time."""
-        return torch.cat([self.synthesis(part).float().cpu() for part in w.split(CHUNK)])
+        """w (N, style_dim) -> images (N, 3, size, size) on the CPU, CHUNK_PIXELS at a time."""
+        chunk = max(1, CHUNK_PIXELS // self.size**2)
+        return torch.cat([self.synthesis(part).float().cpu() for part in w.split(chunk)])
 
     def sample(self, count: int, seed: int, *, truncation: float = 1.0) -> torch.Tensor:
         """`count` images of a seed: (count, 3, size, size) on the CPU, roughly in [-1, 1]."""
