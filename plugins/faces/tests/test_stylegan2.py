@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from support.references import reference_checkout
+from support.references import isolated_imports, reference_checkout
 from translate.errors import WeightsError
 from translate.hub.reading import read_checkpoint
 from translate_faces.model import Generator as DCGANGenerator
@@ -29,6 +29,7 @@ from translate_faces.stylegan2_checkpoints import (
     detect,
     expected_shapes,
     filter_state,
+    flat_state,
     load_generator,
 )
 
@@ -51,19 +52,15 @@ def reference() -> SimpleNamespace:
     checkout = reference_checkout(REFERENCE)
     import torch.utils.cpp_extension
 
-    before = set(sys.modules)
-    with pytest.MonkeyPatch.context() as patch:
+    with isolated_imports(), pytest.MonkeyPatch.context() as patch:
         # op/ compiles its CUDA extensions at import. A dummy build leaves the reference's
         # own CPU branches to run: upfirdn2d_native and fused_leaky_relu's CPU path.
         patch.setattr(torch.utils.cpp_extension, "load", lambda *args, **kwargs: SimpleNamespace())
         for name in ("model", "op"):  # generic names another test may have imported
-            patch.delitem(sys.modules, name, raising=False)
+            sys.modules.pop(name, None)
         patch.syspath_prepend(str(checkout))
         model = importlib.import_module("model")
         upfirdn2d_module = importlib.import_module("op.upfirdn2d")
-    for name in set(sys.modules) - before:
-        if name == "model" or name.split(".")[0] == "op":
-            del sys.modules[name]
     return SimpleNamespace(Generator=model.Generator, Discriminator=model.Discriminator,
                            upfirdn2d_native=upfirdn2d_module.upfirdn2d_native)
 
@@ -168,6 +165,8 @@ def test_a_converted_release_file_loads_strictly_with_its_latent_avg(reference, 
     state, found_avg = filter_state(checkpoint)
     assert detect(state) == FULL
     assert torch.equal(found_avg, latent_avg)
+    flat = flat_state(checkpoint)  # what a reader that passes one dict along keeps
+    assert detect(flat) == FULL and torch.equal(convert(flat)[1]["latent_avg"], latent_avg)
     model = load_generator(path)
     assert torch.equal(model.latent_avg, latent_avg)
     for key, value in theirs.state_dict().items():

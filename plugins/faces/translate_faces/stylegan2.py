@@ -65,8 +65,8 @@ def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, *, up: int = 1, down: int =
         x = x.reshape(n, c, h * up, w * up)
     x = F.pad(x, (pad[0], pad[1], pad[0], pad[1]))
     # A depthwise convolution, the same filter for every channel. (Folding the channels into
-    # the batch for one single-channel convolution, as the official CPU fallback does, took
-    # 5x the time and 6x the memory here: oneDNN pads one channel out to a block of 16.)
+    # the batch for one single-channel convolution, as rosinality's upfirdn2d_native does,
+    # took 5x the time and 6x the memory on this CPU: 32 channels at 1027x1027.)
     taps = kernel.flip((0, 1)).to(x.dtype)[None, None].expand(c, 1, -1, -1)
     x = F.conv2d(x, taps, groups=c)
     return x[:, :, ::down, ::down] if down > 1 else x

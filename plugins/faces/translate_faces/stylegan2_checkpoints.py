@@ -27,7 +27,7 @@ from translate.errors import WeightsError
 from translate.hub.reading import find_state_dict, read_checkpoint
 from translate_faces.stylegan2 import SIZES, StyleGAN2Generator
 
-__all__ = ["convert", "detect", "expected_shapes", "filter_state", "load_generator"]
+__all__ = ["convert", "detect", "expected_shapes", "filter_state", "flat_state", "load_generator"]
 
 _MAPPING = re.compile(r"style\.(\d+)\.weight")
 _TO_RGB = re.compile(r"to_rgbs\.(\d+)\.conv\.weight")
@@ -87,6 +87,16 @@ def filter_state(checkpoint: Any) -> tuple[dict[str, torch.Tensor], torch.Tensor
     if latent_avg is not None:
         latent_avg = latent_avg.detach().float().flatten()  # (512,); (1, 512) in some forks
     return state, latent_avg
+
+
+def flat_state(checkpoint: Any) -> dict[str, torch.Tensor]:
+    """filter_state's two results in one dict: the g_ema keys, plus latent_avg if recorded.
+
+    For readers that pass a single state dict along (the host's importers unwrap g_ema and
+    would drop the latent_avg beside it); detect ignores the extra key, convert uses it.
+    """
+    state, latent_avg = filter_state(checkpoint)
+    return state if latent_avg is None else {**state, LATENT_AVG: latent_avg}
 
 
 def convert(checkpoint: Any, *, label: str = "checkpoint"
