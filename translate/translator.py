@@ -73,6 +73,8 @@ class Translator(nn.Module, metaclass=ABCMeta):
     # next to X.png is the hole painted over it (a transparent layer or white on black);
     # X.json, if present, sets other inputs for that example, e.g. {"direction": "BtoA"}.
     examples: ClassVar[Traversable | Path | None] = None
+    # Published checkpoints this plugin reads, by name (translate.hub.index): a JSON list.
+    curated: ClassVar[Traversable | Path | None] = None
     # Named generator architectures, the first being the default (`--set arch=NAME`). The
     # network's keyword arguments are config fields of the same names; they and `arch`
     # form the `model` block of config.json, from which loading builds the networks.

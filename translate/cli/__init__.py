@@ -304,7 +304,7 @@ def push_command(folder: str, repo_id: str, private: bool, revision: str | None)
 
 
 @click.command("pull", context_settings=CONTEXT)
-@click.argument("spec", metavar="REPO_ID[:FILE]")
+@click.argument("spec", metavar="REPO_ID[:FILE]|NAME")
 @click.option("--revision", help="Branch, tag or commit to pin.")
 @click.option("--out", metavar="DIR", help="Copy our-layout files here (default: only the cache).")
 @click.pass_obj
@@ -313,16 +313,23 @@ def pull_command(obj: dict[str, Any], spec: str, revision: str | None, out: str 
 
     A foreign file (FILE, or the repo's only checkpoint) is detected from its keys and
     shapes, converted by the plugin that reads it and stored under $TRANSLATE_HOME/models/.
+    NAME is a curated entry (`translate models`), pinned to its revision and sha256.
     Works offline from the cache.
     """
     from translate.hub.foreign import pull_any, split_spec
+    from translate.hub.index import find_curated, pull_curated
     from translate.hub.sync import pull
 
+    registry = obj["registry"]
+    entry = find_curated(spec, registry.translators)
+    if entry is not None:
+        click.echo(pull_curated(entry, registry))
+        return
     repo_id, filename = split_spec(spec)
     if out and filename is None:
         click.echo(pull(repo_id, revision=revision, local_dir=out))
         return
-    click.echo(pull_any(spec, obj["registry"], revision=revision))
+    click.echo(pull_any(spec, registry, revision=revision))
 
 
 # ---- entry point ------------------------------------------------------------------------------

@@ -70,8 +70,14 @@ def load_translator(cls: type[Translator], explicit: str | None = None, *,
     resolved = resolve_weights(cls, explicit)
     location = resolved.location
     if registry is not None and explicit and not Path(explicit).expanduser().exists():
-        from translate.hub.foreign import pull_any
+        from translate.hub.index import find_curated, pull_curated
 
-        location = str(pull_any(explicit, registry, revision=revision))
+        entry = find_curated(explicit, {cls.name: cls})
+        if entry is not None:  # a curated name: pinned revision and sha256
+            location = str(pull_curated(entry, registry))
+        else:
+            from translate.hub.foreign import pull_any
+
+            location = str(pull_any(explicit, registry, revision=revision))
     return from_pretrained(location, expected=cls, revision=revision,
                            device=device), resolved
