@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from translate.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from translate.data.source import Source
 
 
 @hookimpl
@@ -30,3 +34,13 @@ def register_dataset_sources(register: Callable[..., None]) -> None:
              "hf:NAME_OR_PATH[?split=train&image=COL&label=COL] — a Hugging Face dataset")
     register("torchvision", lambda arg: TorchvisionSource(needs(arg, "a dataset name")),
              "torchvision:NAME — e.g. torchvision:mnist, from $TRANSLATE_HOME/torchvision")
+    register("unpaired", open_unpaired, "unpaired:PATH (trainA/ trainB/ testA/ testB/) or "
+             "unpaired:SPEC_A,SPEC_B — images of two domains, A and B")
+
+
+def open_unpaired(argument: str | None) -> Source:
+    """`unpaired:`, its two specs opened through the registry (the data module knows none)."""
+    from translate.data.unpaired import unpaired_source  # imports torch: only when used
+    from translate.plugins import open_source
+
+    return unpaired_source(argument, opener=open_source)

@@ -9,6 +9,11 @@ registers an `Importer` that knows two things, as timm's `checkpoint_filter_fn` 
 * `filter(state, config, role)`: the file's tensors renamed to the keys of the translator's
   `generators` (e.g. `G.conv_first.weight`).
 
+Both are called with the user's `options`, file options included (the path given, or None),
+so that what a file becomes may depend on them: cyclegan's `--direction` names the
+generator a file fills, and a `--reverse` file makes the folder translate both ways. Each
+gets only the options its signature names (all of them with `**options`).
+
 The host does everything else, the same way for every plugin (`import_checkpoint`): it
 reads the file without running code (`translate.hub.reading`), unwraps the state dict,
 builds the translator from the detected config, drops InstanceNorm running statistics
@@ -18,6 +23,7 @@ refused in one line that names its first bad key.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -105,11 +111,11 @@ def import_checkpoint(importer: Importer, cls: type[Translator], path: str | Pat
     file_options = {p.name for p in importer.options if p.kind == "file"}
     files = {"file": path, **{name: Path(options[name]) for name in file_options
                               if options.get(name)}}
-    settings = {k: v for k, v in options.items() if k not in file_options}
+    settings = {**options, **{name: options.get(name) for name in file_options}}
     states, detected = {}, {}
     for role, file in files.items():
         states[role] = importer.read(file, member if role == "file" else None)
-        found = importer.detect(states[role], **settings)
+        found = importer.detect(states[role], **_named(importer.detect, settings))
         if found is None:
             first = next(iter(states[role]), "(none)")
             raise WeightsError(f"{file}: not a checkpoint the {importer.translator} importer "
@@ -126,7 +132,7 @@ def import_checkpoint(importer: Importer, cls: type[Translator], path: str | Pat
     translator = cls(config)
     loaded: StateDict = {}
     for role, state in states.items():
-        loaded.update(importer.filter(state, config, role))
+        loaded.update(importer.filter(state, config, role, **_named(importer.filter, settings)))
     expected = translator.generators.state_dict()
     loaded = without_instance_norm_statistics(loaded, translator.generators)
     for key in expected:
@@ -137,6 +143,15 @@ def import_checkpoint(importer: Importer, cls: type[Translator], path: str | Pat
     load_state_dict_strict(translator.generators, loaded, source=", ".join(map(str,
                                                                               files.values())))
     return translator.eval()
+
+
+def _named(function: Callable[..., Any], options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options that function takes by name: all of them if it has **kwargs."""
+    parameters = inspect.signature(function).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return dict(options)
+    names = {p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    return {key: value for key, value in options.items() if key in names}
 
 
 def without_instance_norm_statistics(state: Mapping[str, torch.Tensor],
