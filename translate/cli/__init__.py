@@ -273,9 +273,11 @@ def _import_command(registry: Registry, name: str) -> click.Command:
 
         translator = import_checkpoint(importer, registry.translator(name), file, **options)
         more = [options[p.name] for p in importer.options if p.kind == "file" and options[p.name]]
+        names = ", ".join(Path(name).name for name in (file, *more))
+        # Say where the weights came from: a translator's card_notes describe its training.
         folder = translator.save_pretrained(out, provenance={
-            "command": _command_line(),
-            "imported_from": ", ".join(Path(name).name for name in (file, *more))})
+            "command": _command_line(), "imported_from": names,
+            "notes": f"Imported from {names} by `translate import`."})
         click.echo(f"weights written to {folder}")
 
     return click.Command(
