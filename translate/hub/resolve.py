@@ -73,7 +73,8 @@ def load_translator(cls: type[Translator], explicit: str | None = None, *,
     """
     resolved = resolve_weights(cls, explicit)
     location = resolved.location
-    if registry is not None and explicit and not Path(explicit).expanduser().exists():
+    if registry is not None and resolved.origin == "--weights" \
+            and not Path(explicit).expanduser().exists():
         from translate.hub.index import find_curated, pull_curated
 
         entry = find_curated(explicit, {cls.name: cls})

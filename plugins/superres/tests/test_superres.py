@@ -1,6 +1,6 @@
 """superres: the networks, the reference layouts, tiled inference, data, training, the starter.
 
-(The shared TranslatorTests checks also run on superres from tests/test_translators.py.)
+(The shared translate.testing checks run on a tiny superres in test_contract.py.)
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from translate.hub.pretrained import from_pretrained
 from translate.inference.anysize import run_any_size
 from translate.losses.perceptual import VGG_FILES
 from translate.metrics.fidelity import psnr, ssim
-from translate.testing import TranslatorTests
 from translate_superres import translator as superres_translator
 from translate_superres.checkpoints import LAYOUTS, layout_of
 from translate_superres.degrade import PairDataset, bicubic
@@ -60,20 +59,6 @@ needs_starter = pytest.mark.skipif(not (Path(str(STARTER)) / "model.safetensors"
 def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path_factory.mktemp("home")))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-
-
-class TestSuperRes(TranslatorTests):
-    translator = SuperResTranslator
-    overrides = TINY
-
-
-class TestSuperResGanStage(TranslatorTests):
-    """The gan stage's own networks and losses; inference is the psnr stage's, tested above."""
-
-    translator = SuperResTranslator
-    overrides = {**TINY, "stage": "gan", "degradation": "real-esrgan-2"}
-    test_save_then_load_gives_same_output = None  # type: ignore[assignment]
-    test_infer_writes_what_it_promises = None  # type: ignore[assignment]
 
 
 def tiny_model(scale: int = 4, seed: int = 0) -> SuperResTranslator:

@@ -415,6 +415,28 @@ def test_import_names_the_closest_match_of_an_unknown_file(tmp_path: Path) -> No
     assert "\n" not in str(error.value) and "x.pth" in str(error.value)
 
 
+@pytest.mark.parametrize("entry", PUBLISHED, ids=_id)
+def test_pull_detection_picks_superres_alone(entry: Published, tmp_path: Path) -> None:
+    # `translate pull` shows a file to every installed importer: only ours may claim it.
+    from translate.hub.foreign import detect as pull_detect
+    from translate.plugins import get_registry
+
+    path = write(tmp_path / entry.file, in_layout(entry, ours(entry).state_dict()), entry.wrapper)
+    importer, values = pull_detect(read(path), get_registry().importers, source=entry.file)
+    assert importer is IMPORTER and values["arch"] == entry.arch
+
+
+def test_pull_names_the_closest_superres_layout(tmp_path: Path) -> None:
+    from translate.hub.foreign import detect as pull_detect
+    from translate.plugins import get_registry
+
+    state = to_esrgan_names(RRDBNet(features=8, blocks=2, growth=4).state_dict())
+    del state["HRconv.bias"]
+    with pytest.raises(WeightsError, match=r"closest: a rrdbnet checkpoint in ESRGAN names "
+                                           r"that does not fit: missing key 'HRconv.bias'"):
+        pull_detect(state, get_registry().importers, source="cut.pth")
+
+
 def test_detect_gives_config_values_for_the_host() -> None:
     # What `translate pull` and `translate import` build from: arch + the model block.
     entry = published("realesr-general-x4v3.pth")

@@ -25,7 +25,7 @@ import torch
 from translate import Param
 from translate.errors import WeightsError
 from translate.hub.importers import Importer
-from translate_superres.checkpoints import closest_match, detect, filter_state
+from translate_superres.checkpoints import closest_match, detect, filter_state, nearest_network
 from translate_superres.srvgg import ACTIVATIONS, interpolate_states
 
 State = dict[str, torch.Tensor]
@@ -52,8 +52,12 @@ def filter_config(state: State, config: Any, role: str) -> State:
     return {f"G.{key}": value for key, value in filter_state(state, config.arch).items()}
 
 
-def blend(states: Mapping[str, State], *, denoise_strength: float | None = None,
-          **options: Any) -> State:
+def closest(state: State) -> tuple[float, str]:
+    """How near a refused file is to a known layout (0..1), and the one line saying so."""
+    return nearest_network(state).matched, closest_match(state)
+
+
+def blend(states: Mapping[str, State], *, denoise_strength: float | None = None) -> State:
     """The main file's state, or with `wdn` its blend: strength x file + (1 - strength) x wdn."""
     if "wdn" not in states:
         if denoise_strength not in (None, 1.0):
@@ -71,7 +75,7 @@ IMPORTER = Importer(
                 "network is read from the shapes",
     detect=detect_config,
     filter=filter_config,
-    closest_match=closest_match,
+    closest=closest,
     combine=blend,
     options=(
         Param(name="wdn", kind="file",

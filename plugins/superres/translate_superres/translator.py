@@ -75,9 +75,6 @@ class SuperResConfig(TrainConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.arch == "srvgg" and self.bicubic_skip:
-            raise ConfigError("bicubic_skip is RRDBNet's; srvgg always adds the nearest "
-                              "upscaled input")
         if (self.patch * self.scale) % 8:
             raise ConfigError(f"patch*scale must be a multiple of 8 (the U-Net discriminator "
                               f"halves it 3 times); got patch={self.patch}")
@@ -141,6 +138,7 @@ class SuperResTranslator(Translator):
     )
     starter_weights = STARTER
     examples = files("translate_superres") / "examples"  # held-out chelsea, public-domain astronaut
+    curated = files("translate_superres") / "curated.json"  # `translate pull RealESRGAN_x4plus`
 
     config: SuperResConfig
 
