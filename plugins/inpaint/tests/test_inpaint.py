@@ -400,6 +400,25 @@ def test_cli_fills_the_hole_and_keeps_the_rest(weights: Path, tmp_path: Path,
     assert not np.array_equal(result[hole], np.asarray(image)[hole])
 
 
+@pytest.mark.slow  # a fresh process imports torch and every plugin
+def test_cli_tells_a_full_mask_in_one_line(weights: Path, tmp_path: Path) -> None:
+    """In a real process: no logging configured, so Python prints the message alone."""
+    import subprocess
+    import sys
+
+    photo(30, 40).save(tmp_path / "photo.png")
+    Image.new("L", (40, 30), 255).save(tmp_path / "mask.png")
+    done = subprocess.run(
+        [sys.executable, "-m", "translate", "infer", "inpaint", str(tmp_path / "photo.png"),
+         "--mask", str(tmp_path / "mask.png"), "--weights", str(weights), "--out",
+         str(tmp_path / "out"), "--device", "cpu"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    said = done.stderr.strip().splitlines()
+    assert "the mask covers the whole image: the result is the model's guess with nothing " \
+           "known" in said
+    assert not any("Warning" in line or ".py:" in line for line in said), said
+
+
 def test_cli_refuses_a_mask_of_another_size_in_one_line(weights: Path, tmp_path: Path,
                                                         capsys: pytest.CaptureFixture) -> None:
     photo(90, 120).save(tmp_path / "photo.png")
