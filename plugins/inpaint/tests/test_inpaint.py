@@ -16,7 +16,6 @@ from translate.config import config_to_dict
 from translate.data.masks import hole_array
 from translate.errors import ConfigError, DataError, ImageError
 from translate.metrics.fidelity import psnr
-from translate.testing import TranslatorTests
 from translate_inpaint.evaluation import compare_with_telea, telea
 from translate_inpaint.losses import hole_psnr_loss
 from translate_inpaint.masks import MaskFiles, draw_mask, fixed_masks, hole_ratio
@@ -31,16 +30,6 @@ TINY = {"width": "8", "blocks": "1", "rates": "1,2", "d_width": "8", "d_layers":
 # LaMa's generator and discriminator at a few thousand parameters, in [0, 1] throughout.
 TINY_LAMA = {"arch": "lama", "width": "8", "downsamples": "2", "blocks": "1", "d_width": "8",
              "d_layers": "2", "image_size": "32", "eval_count": "4"}
-
-
-class TestInpaintTranslator(TranslatorTests):
-    translator = InpaintTranslator
-    overrides = TINY
-
-
-class TestLamaInpaintTranslator(TranslatorTests):
-    translator = InpaintTranslator
-    overrides = TINY_LAMA
 
 
 @pytest.fixture(scope="module")
