@@ -1,6 +1,13 @@
 """The shared checks (translate.testing), on a tiny inpainter of each architecture."""
 
-from translate.testing import TranslatorTests
+from translate.testing import (
+    ContractTests,
+    EvaluationTests,
+    InferenceTests,
+    SerialisationTests,
+    TrainingTests,
+    TranslatorTests,
+)
 from translate_inpaint.translator import InpaintTranslator
 
 
@@ -10,8 +17,12 @@ class TestInpaintTranslator(TranslatorTests):
             "image_size": "32", "eval_count": "4"}
 
 
-class TestLamaInpaintTranslator(TranslatorTests):
-    """LaMa's generator and discriminator at a few thousand parameters, in [0, 1] throughout."""
+class TestLamaInpaintTranslator(ContractTests, SerialisationTests, TrainingTests,
+                                InferenceTests, EvaluationTests):
+    """LaMa's generator and discriminator at a few thousand parameters, in [0, 1] throughout.
+
+    Every check but the starter's (which is aot's, checked above).
+    """
 
     translator = InpaintTranslator
     # rates: the same values must also build a small aot (every architecture is checked)
