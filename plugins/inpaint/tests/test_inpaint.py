@@ -13,12 +13,12 @@ from PIL import Image
 
 from translate.cli import main
 from translate.config import config_to_dict
+from translate.data.holes import draw_mask
 from translate.data.masks import hole_array
-from translate.errors import ConfigError, DataError, ImageError
+from translate.errors import ConfigError, ImageError
 from translate.metrics.fidelity import psnr
 from translate_inpaint.evaluation import compare_with_telea, telea
 from translate_inpaint.losses import hole_psnr_loss
-from translate_inpaint.masks import MaskFiles, draw_mask, fixed_masks, hole_ratio
 from translate_inpaint.model import Generator, harmonic_fill, local_contrast, pyramid_fill
 from translate_inpaint.translator import InpaintTranslator
 
@@ -55,46 +55,6 @@ def fill(model: InpaintTranslator, image: Image.Image, mask: Image.Image, **kw) 
         (result,) = model.infer(image=image, mask=mask, **kw)
     assert result.size == image.size and result.mode == "RGB"
     return np.asarray(result)
-
-
-# ---- masks -----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("kind", ["freeform", "rectangles", "mixed"])
-@pytest.mark.parametrize("area", [(0.1, 0.2), (0.3, 0.4)])
-def test_drawn_masks_cover_the_requested_share(kind: str, area: tuple[float, float]) -> None:
-    rng = np.random.default_rng(0)
-    ratios = [hole_ratio(draw_mask(rng, 64, kind=kind, area=area)) for _ in range(40)]
-    assert area[0] <= min(ratios) and max(ratios) <= area[1]
-    assert max(ratios) - min(ratios) > 0.03  # spread over the range, not one fixed size
-
-
-def test_masks_are_a_function_of_the_seed() -> None:
-    first, again = fixed_masks(5, 64, (0.1, 0.2), seed=3), fixed_masks(5, 64, (0.1, 0.2), seed=3)
-    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
-    other = fixed_masks(5, 64, (0.1, 0.2), seed=4)
-    assert not all(np.array_equal(a, b) for a, b in zip(first, other, strict=True))
-    assert set(np.unique(np.concatenate(first))) <= {0.0, 1.0}
-
-
-def test_free_form_masks_are_strokes_not_boxes() -> None:
-    mask = draw_mask(np.random.default_rng(1), 64, kind="freeform", area=(0.3, 0.4))
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    box = (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)
-    assert mask.sum() < 0.9 * box  # a box would fill its bounding box
-
-
-def test_mask_files_are_read_resized_and_checked(tmp_path: Path) -> None:
-    stroke_mask(40, 40, (0, 0, 20, 40)).save(tmp_path / "half.png")
-    masks = MaskFiles(tmp_path)
-    mask = masks(np.random.default_rng(0), 64)
-    assert mask.shape == (64, 64) and hole_ratio(mask) == pytest.approx(0.5)
-    with pytest.raises(DataError, match="no such mask folder"):
-        MaskFiles(tmp_path / "half.png")
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    with pytest.raises(DataError, match="no mask images"):
-        MaskFiles(empty)
 
 
 def test_mask_kind_files_needs_a_folder() -> None:

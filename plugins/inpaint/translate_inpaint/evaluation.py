@@ -16,10 +16,10 @@ import cv2
 import numpy as np
 import torch
 
+from translate.data.holes import fixed_masks
 from translate.data.tensors import tensor_to_uint8
 from translate.evaluation import in_chunks
 from translate.metrics.fidelity import l1, psnr, ssim
-from translate_inpaint.masks import fixed_masks
 
 # (name, hole-area range, mask seed): the two ranges of the issue, fixed forever.
 RANGES = (("hole_10_20", (0.10, 0.20), 1010), ("hole_30_40", (0.30, 0.40), 3040))

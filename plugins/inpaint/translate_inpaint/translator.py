@@ -16,6 +16,7 @@ from PIL import Image
 
 from translate import Architecture, Batch, Losses, Networks, Param, Task, TrainConfig, Translator
 from translate.config import AT_LEAST_1, FRACTION, NOT_NEGATIVE
+from translate.data.holes import MaskFiles, MaskKind, area_bounds, draw_mask
 from translate.data.masks import hole_array, hole_mask
 from translate.data.source import Source
 from translate.data.tensors import signed, tensor_to_uint8, to_tensor, unit
@@ -38,7 +39,6 @@ from translate_inpaint.losses import (
     masked_fake_loss,
     r1_penalty,
 )
-from translate_inpaint.masks import MaskFiles, MaskKind, area_bounds, draw_mask
 from translate_inpaint.model import Generator, SNPatchDiscriminator
 
 log = logging.getLogger(__name__)
