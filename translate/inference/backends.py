@@ -190,18 +190,27 @@ def _channels_last(net: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
 
 
 def _compiled(net: nn.Module, cache_dir: Path) -> Callable[[torch.Tensor], torch.Tensor]:
-    # Inductor reads its cache folder from the environment when it first compiles; a
-    # folder the user chose wins.
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir / "inductor"))
     # Freezing folds the weights into the graph as constants, so convolutions get
     # prepacked weights and fused activations: most of inductor's gain on the CPU.
     # dynamic=True: one graph for every size, instead of a recompilation per new shape.
     compiled = torch.compile(copy.deepcopy(net), dynamic=True, options={"freezing": True})
     EVENTS["compile"] += 1
+    folder = str(cache_dir / "inductor")
 
     def forward(images: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            return compiled(images)
+        # Inductor compiles on a call, reading its cache folder from the environment (and
+        # writing its default there on first use, so a setdefault at build time is not
+        # enough); the folder is set around every call, which may compile.
+        previous = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = folder
+        try:
+            with torch.no_grad():
+                return compiled(images)
+        finally:
+            if previous is None:
+                del os.environ["TORCHINDUCTOR_CACHE_DIR"]
+            else:
+                os.environ["TORCHINDUCTOR_CACHE_DIR"] = previous
 
     return forward
 
