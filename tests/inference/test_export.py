@@ -32,6 +32,7 @@ def test_one_file_matches_pytorch_at_three_sizes(exported_rrdbnet):
     assert isinstance(batch, str) and isinstance(height, str) and isinstance(width, str)
     assert channels == 3
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left
+    assert path.stat().st_mode & 0o044  # readable by others, as any file the user writes
 
 
 @pytest.mark.slow

@@ -85,6 +85,10 @@ def export_onnx(net: nn.Module, path: str | Path, *, example: torch.Tensor,
     os.close(handle)
     try:
         program.save(temporary, external_data=False)
+        # mkstemp makes the file private; the export is an ordinary file of the user's.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
