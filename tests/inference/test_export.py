@@ -96,3 +96,26 @@ def test_a_wrong_export_fails_its_check(exported_rrdbnet):
 def test_a_missing_package_is_named():
     with pytest.raises(TranslateError, match="ONNX export needs the no_such_package package"):
         export._require("no_such_package", "ONNX export")
+
+
+class LatentAndLabel(torch.nn.Module):
+    """A conditional generator's two inputs, as digits' and faces' take them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(10, 8)
+        self.up = torch.nn.ConvTranspose2d(8, 3, 4)
+
+    def forward(self, latent: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        # (N, 8), (N,) -> (N, 3, 4, 4)
+        return self.up((latent * self.embed(label))[:, :, None, None])
+
+
+@pytest.mark.slow
+def test_several_inputs_each_get_a_dynamic_batch(tmp_path):
+    torch.manual_seed(0)
+    net = LatentAndLabel()
+    path = export_onnx(net, tmp_path / "net.onnx",
+                       example=(torch.randn(1, 8), torch.tensor([3])))
+    cases = [(torch.randn(n, 8), torch.randint(10, (n,))) for n in (1, 2, 5)]
+    assert check_onnx(path, net, inputs=cases) < 1e-5

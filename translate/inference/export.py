@@ -43,15 +43,19 @@ class ExportError(TranslateError):
     """A network cannot be exported to ONNX (an operation or a branch ONNX cannot express)."""
 
 
-def export_onnx(net: nn.Module, path: str | Path, *, example: torch.Tensor,
+def export_onnx(net: nn.Module, path: str | Path, *,
+                example: torch.Tensor | tuple[torch.Tensor, ...],
                 dynamic: Sequence[str] = DYNAMIC_AXES, opset: int = DEFAULT_OPSET) -> Path:
     """Write `net` (in eval mode) to `path` as one self-contained ONNX file.
 
-    `example` is one valid (N, C, H, W) input. The axes named in `dynamic` stay symbolic,
-    so one file serves every batch and size the network accepts; the ranges `torch.export`
-    proved for them (a U-Net's height >= 256, say) are stored in the file's metadata under
-    `gan_translate.dynamic_ranges`. The file appears atomically: a crash leaves no half file.
-    Raises ExportError, one line naming the operation, when the network cannot be exported.
+    `example` is one valid (N, C, H, W) input, or a tuple of the network's inputs (a
+    latent and a label, an image and a mask): the batch axis of each is dynamic, and height
+    and width of each 4-D one. The axes named in `dynamic` stay symbolic, so one file
+    serves every batch and size the network accepts; the ranges `torch.export` proved for
+    the first input's axes (a U-Net's height >= 256, say) are stored in the file's
+    metadata under `gan_translate.dynamic_ranges`. The file appears atomically: a crash
+    leaves no half file. Raises ExportError, one line naming the operation, when the
+    network cannot be exported.
     """
     unknown = set(dynamic) - set(AXIS_INDEX)
     if unknown:
@@ -60,18 +64,22 @@ def export_onnx(net: nn.Module, path: str | Path, *, example: torch.Tensor,
     from torch.export import Dim
 
     path = Path(path)
+    examples = example if isinstance(example, tuple) else (example,)
     # Sizes of 0 or 1 are specialised by torch.export (a size-1 axis broadcasts), so a
     # batch of one would come out fixed; a batch of two exports the general graph.
-    if "batch" in dynamic and example.shape[0] < 2:
-        example = example.expand(2, *example.shape[1:]).clone()
-    shapes = ({AXIS_INDEX[axis]: Dim.DYNAMIC for axis in dynamic},)
+    if "batch" in dynamic:
+        examples = tuple(e.expand(2, *e.shape[1:]).clone() if e.shape[0] < 2 else e
+                         for e in examples)
+    shapes = tuple({AXIS_INDEX[axis]: Dim.DYNAMIC for axis in dynamic
+                    if axis == "batch" or e.ndim == 4} for e in examples)
+    names = [INPUT_NAME] + [f"input_{index}" for index in range(1, len(examples))]
     was_training = net.training
     net.eval()
     try:
         with _quiet():
             program = torch.onnx.export(
-                net, (example.detach(),), dynamo=True, opset_version=opset,
-                input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], dynamic_shapes=shapes,
+                net, tuple(e.detach() for e in examples), dynamo=True, opset_version=opset,
+                input_names=names, output_names=[OUTPUT_NAME], dynamic_shapes=shapes,
                 external_data=False, optimize=True, verbose=False)
     except Exception as error:  # every exporter failure becomes one line
         raise ExportError(f"{type(net).__name__} cannot be exported to ONNX: "
@@ -108,13 +116,16 @@ def dynamic_ranges(path: str | Path) -> dict[str, tuple[int, int | None]]:
     return {}
 
 
-def check_onnx(path: str | Path, net: nn.Module, *, sizes: Sequence[tuple[int, int, int, int]],
+def check_onnx(path: str | Path, net: nn.Module, *,
+               sizes: Sequence[tuple[int, ...]] = (),
+               inputs: Sequence[tuple[torch.Tensor, ...]] = (),
                tolerance: float | None = TOLERANCE, seed: int = 0) -> float:
-    """Largest |ONNX Runtime - PyTorch eager fp32| over random inputs of the given shapes.
+    """Largest |ONNX Runtime - PyTorch eager fp32| over the given inputs.
 
-    Each (N, C, H, W) in `sizes` is one input, uniform in [-1, 1]; use three, with
-    different batches and sides, to show the axes really are dynamic. Raises ExportError
-    when the difference exceeds `tolerance` (None: only report it).
+    Each (N, C, H, W) in `sizes` is one random image input, uniform in [-1, 1]; use three,
+    with different batches and sides, to show the axes really are dynamic. Networks with
+    several inputs pass whole input tuples in `inputs` instead (or as well). Raises
+    ExportError when the difference exceeds `tolerance` (None: only report it).
     """
     _require("onnxruntime", "checking an ONNX file")
     import onnxruntime
@@ -125,18 +136,24 @@ def check_onnx(path: str | Path, net: nn.Module, *, sizes: Sequence[tuple[int, i
     session = onnxruntime.InferenceSession(str(path), options,
                                            providers=["CPUExecutionProvider"])
     generator = torch.Generator().manual_seed(seed)
+    cases = [(torch.rand(shape, generator=generator) * 2 - 1,) for shape in sizes]
+    cases += [tuple(case) for case in inputs]
+    if not cases:
+        raise ValueError("check_onnx needs sizes or inputs")
+    names = [node.name for node in session.get_inputs()]
     was_training = net.training
     net.eval()
     worst = 0.0
     try:
-        for shape in sizes:
-            images = torch.rand(shape, generator=generator) * 2 - 1
+        for case in cases:
             with torch.no_grad():
-                expected = net(images).float()
-            got = session.run(None, {session.get_inputs()[0].name: images.numpy()})[0]
+                expected = net(*case).float()
+            got = session.run(None, {name: tensor.numpy()
+                                     for name, tensor in zip(names, case, strict=True)})[0]
             if tuple(got.shape) != tuple(expected.shape):
+                shapes = ", ".join(str(tuple(tensor.shape)) for tensor in case)
                 raise ExportError(f"{Path(path).name}: output {tuple(got.shape)} for input "
-                                  f"{tuple(shape)}, PyTorch gives {tuple(expected.shape)}")
+                                  f"{shapes}, PyTorch gives {tuple(expected.shape)}")
             worst = max(worst, float((torch.from_numpy(got) - expected).abs().max()))
     finally:
         net.train(was_training)
@@ -199,11 +216,12 @@ def _proved_ranges(program, dynamic: Sequence[str]) -> dict[str, list[int | None
     if exported is None:
         return {}
     placeholder = next(node for node in exported.graph.nodes if node.op == "placeholder"
-                       and node.name not in exported.graph_signature.inputs_to_parameters
-                       and node.name not in exported.graph_signature.inputs_to_buffers)
+                       and node.name in exported.graph_signature.user_inputs)
     shape = placeholder.meta["val"].shape
     ranges: dict[str, list[int | None]] = {}
     for axis in dynamic:
+        if AXIS_INDEX[axis] >= len(shape):  # a latent vector has no height or width
+            continue
         size = shape[AXIS_INDEX[axis]]
         symbol = getattr(size, "node", None)
         if symbol is None:  # specialised after all: a constant
