@@ -120,6 +120,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cache", type=Path, default=None, help="default: a fresh temp folder")
     parser.add_argument("--builds-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-second-process", dest="second_process", action="store_false",
+                        help="skip timing the builds again in a fresh process")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -151,11 +153,13 @@ def main() -> None:
                 if name == "rrdbnet" else args.sizes
             for size in sizes:
                 rows += side_by_side(name, runners, size, args.repeats)
-                row = rows[-1]
-                print(f"  done {name} {size} ({row['backend']} {row['median_s']:.2f} s)",
-                      file=sys.stderr, flush=True)
+                # Each row as soon as it is known: a long run stopped early keeps its figures.
+                for row in rows[-len(runners):]:
+                    print("row " + json.dumps({k: v for k, v in row.items() if k != "times"}),
+                          file=sys.stderr, flush=True)
+            print("costs " + json.dumps({name: costs[name]}), file=sys.stderr, flush=True)
             del runners
-        again = second_process(args, cache)
+        again = second_process(args, cache) if args.second_process else {"process_s": 0.0}
 
     print(f"CPU inference, {args.threads} threads, median of {args.repeats} after one warm-up, "
           f"torch {torch.__version__}")

@@ -35,7 +35,8 @@ import torch
 from PIL import Image
 
 from translate.data.pipeline import StepSampler
-from translate.data.sources import open_source, photos_source
+from translate.data.sources import photos_source
+from translate.plugins import open_source
 
 SIDE = 256
 

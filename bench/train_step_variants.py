@@ -26,9 +26,8 @@ from collections.abc import Callable, Iterator
 import torch
 
 from translate import Networks
-from translate.data.sources import open_source
 from translate.engine.trainer import Trainer
-from translate.plugins import load_plugins
+from translate.plugins import load_plugins, open_source
 
 VARIANTS = ("ours", "channels_last", "compile", "compile+channels_last")
 
@@ -110,12 +109,14 @@ def reference_step(kind: str, args: argparse.Namespace, root: str,
     return step
 
 
-def timed(step: Callable[[], None], count: int) -> list[float]:
+def timed(step: Callable[[], None], count: int) -> list[tuple[float, float]]:
+    """(wall s, this process's CPU s) per step. On a shared machine CPU time with one
+    thread measures the work steadily; wall time with two includes waiting for others."""
     times = []
     for _ in range(count):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         step()
-        times.append(time.perf_counter() - start)
+        times.append((time.perf_counter() - start, time.process_time() - cpu))
     return times
 
 
@@ -159,7 +160,7 @@ def main() -> None:
             start = time.perf_counter()
             timed(step, args.warmup)
             warm[name] = time.perf_counter() - start
-        times: dict[str, list[float]] = {name: [] for name in steps}
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in steps}
         for _ in range(args.rounds):
             for name, step in steps.items():
                 times[name] += timed(step, args.steps)
@@ -178,16 +179,19 @@ def main() -> None:
                                 else f"resnet_{args.blocks}blocks ngf={args.width}")
              + f", {args.size}px, batch {args.batch}, cpu, {args.threads} threads")
     print(f"{label}: median of {args.rounds}x{args.steps} steps after {args.warmup} warm-up")
-    base = statistics.median(times["reference"]) if "reference" in times else None
-    ours = statistics.median(times["ours"]) if "ours" in times else None
-    for name, values in times.items():
-        median = statistics.median(values)
-        ratio = f"  {median / base:.3f}x reference" if base else ""
-        gain = f"  {ours / median:.2f}x faster than ours" if ours and name != "ours" \
-            and name != "reference" else ""
-        extra = f"  deterministic={determinism[name]}" if name in determinism else ""
-        print(f"  {name:<22} {median:8.3f} s/step (warm-up {warm[name]:.1f} s){ratio}{gain}"
-              f"{extra}")
+    for column, label in ((0, "wall"), (1, "CPU")):
+        medians = {name: statistics.median(t[column] for t in values)
+                   for name, values in times.items()}
+        base, ours = medians.get("reference"), medians.get("ours")
+        print(f" {label} time:")
+        for name, median in medians.items():
+            ratio = f"  {median / base:.3f}x reference" if base else ""
+            gain = (f"  {ours / median:.2f}x faster than ours"
+                    if ours and name not in ("ours", "reference") else "")
+            extra = (f"  deterministic={determinism[name]}"
+                     if name in determinism and column == 0 else "")
+            warmed = f" (warm-up {warm[name]:.1f} s wall)" if column == 0 else ""
+            print(f"  {name:<22} {median:8.3f} s/step{warmed}{ratio}{gain}{extra}")
 
 
 if __name__ == "__main__":
