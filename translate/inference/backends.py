@@ -44,9 +44,15 @@ from translate.errors import ConfigError, TranslateError
 
 BACKENDS = ("auto", "eager", "channels_last", "compile", "onnxruntime", "openvino")
 TOLERANCE = 1e-4
-# bench/cpu_inference.py, 2 threads (see the report in the commit that set these): ONNX
-# Runtime is the fastest exact engine for every architecture measured, OpenVINO next, and
-# both start in about a second from their cached file; channels_last is a small gain.
+# From bench/cpu_inference.py and its probes on the 2-core machine (2 threads, exact within
+# 1e-4): ONNX Runtime and OpenVINO are the fast exact engines (RRDBNet x4 at 128: 2.59x and
+# 2.33x; unet_256 at 256: 1.49x and 1.71x; resnet_9blocks at 64: 3.4x and 3.6x, but only
+# ~1.1x and ~0.9x at 256, where oneDNN's eager convolutions already dominate), both start
+# in about a second from their cached file. ONNX Runtime leads: a third of OpenVINO's
+# install and a thread-safe session. torch.compile is never chosen: its first call costs
+# minutes. channels_last is a small gain or none. The machine was shared and heavily
+# loaded: a per-architecture entry ("UNetGenerator": (...)) belongs here once a quiet run
+# of the bench separates ONNX Runtime and OpenVINO per network.
 CPU_ORDER: dict[str, tuple[str, ...]] = {
     "default": ("onnxruntime", "openvino", "channels_last", "eager"),
 }
