@@ -54,7 +54,8 @@ TOLERANCE = 1e-4
 # loaded: a per-architecture entry ("UNetGenerator": (...)) belongs here once a quiet run
 # of the bench separates ONNX Runtime and OpenVINO per network.
 CPU_ORDER: dict[str, tuple[str, ...]] = {
-    "default": ("onnxruntime", "openvino", "channels_last", "eager"),
+    # channels_last is left out of auto: on resnet_9blocks at 256 it measured 0.82x.
+    "default": ("onnxruntime", "openvino", "eager"),
 }
 PACKAGES = {"onnxruntime": ("onnxruntime", "onnxscript"), "openvino": ("openvino", "onnxscript")}
 

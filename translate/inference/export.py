@@ -104,6 +104,20 @@ def export_onnx(net: nn.Module, path: str | Path, *,
     return path
 
 
+def image_inputs(channels: int, multiple: int = 1, *, seed: int = 0
+                 ) -> list[tuple[torch.Tensor]]:
+    """Three image inputs for export and `check_onnx`: other batches, sides and shapes.
+
+    (1, C, s, 2s), (2, C, 2s, s) and (1, C, 3s, 3s) in [-1, 1], with s the smallest
+    multiple of `multiple` that is at least 16, so the check shows all three axes dynamic.
+    """
+    side = -(-16 // multiple) * multiple
+    generator = torch.Generator().manual_seed(seed)
+    shapes = ((1, channels, side, 2 * side), (2, channels, 2 * side, side),
+              (1, channels, 3 * side, 3 * side))
+    return [(torch.rand(shape, generator=generator) * 2 - 1,) for shape in shapes]
+
+
 def dynamic_ranges(path: str | Path) -> dict[str, tuple[int, int | None]]:
     """{axis: (min, max or None)} stored by `export_onnx`; {} for another exporter's file."""
     _require("onnx", "reading an ONNX file")
