@@ -8,6 +8,7 @@ that translator's own options and a new plugin needs no CLI code.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 from collections.abc import Callable
@@ -31,7 +32,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 # translate.inference.backends.BACKENDS, named here so --help imports no torch.
 BACKENDS = ("auto", "eager", "channels_last", "compile", "onnxruntime", "openvino")
 BACKEND_OPTION = click.Option(
-    ["--backend"], type=click.Choice(BACKENDS), default="auto", show_default=True,
+    ["--backend"], type=click.Choice(BACKENDS), show_default="auto, or $TRANSLATE_BACKEND",
+    default=lambda: os.environ.get("TRANSLATE_BACKEND", "auto"),
     help="Inference engine. auto: on the CPU, the fastest engine installed that matches "
          "PyTorch within 1e-4 (ONNX Runtime with gan-translate[fast]; built once, cached "
          "under $TRANSLATE_HOME/cache); on CUDA, PyTorch.")
