@@ -59,22 +59,23 @@ def test_channels_last_matches_eager(name, tmp_path):
 
 
 def test_auto_falls_back_to_eager_when_nothing_else_is_exact(tmp_path, monkeypatch):
-    monkeypatch.setattr(backends, "available", lambda backend: backend == "channels_last")
+    monkeypatch.setattr(backends, "available", lambda backend: backend == "onnxruntime")
     net = tiny_rrdbnet()
     example = torch.rand(1, 3, 8, 8)
     runner = compile_for_inference(net, device="cpu", example=example, cache_dir=tmp_path,
                                    tolerance=-1.0)
     assert runner.name == "eager"
-    assert "onnxruntime not installed" in runner.reason
-    assert "channels_last differs from eager by" in runner.reason
+    assert "openvino not installed" in runner.reason
+    assert "onnxruntime: " in runner.reason and "differs from eager by" in runner.reason
     _assert_matches(runner, net, [(2, 3, 9, 13)])
 
 
-def test_auto_without_the_fast_extra_takes_channels_last(tmp_path, monkeypatch):
+def test_auto_without_the_fast_extra_stays_eager(tmp_path, monkeypatch):
+    # channels_last is never chosen by auto (0.82x on resnet_9blocks at 256).
     monkeypatch.setattr(backends, "available", lambda backend: False)
     runner = compile_for_inference(tiny_rrdbnet(), device="cpu", example=torch.rand(1, 3, 8, 8),
                                    cache_dir=tmp_path)
-    assert runner.name == "channels_last"
+    assert runner.name == "eager"
     assert runner.reason.startswith("auto: ")
     assert "onnxruntime not installed; openvino not installed" in runner.reason
 
