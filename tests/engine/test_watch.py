@@ -46,7 +46,7 @@ def test_d_wins_needs_the_whole_window_on_both_sides_and_a_sure_d():
     assert wins(high, high)
     assert not d_wins([0.99] * 7, [0.99] * 7, [0.1] * 7, window=8, level=0.98,
                       loss_share=0.25)  # too few logs yet
-    assert not wins(high, high[:-1] + [0.9])  # fooled once
+    assert not wins(high, [*high[:-1], 0.9])  # fooled once
     assert not wins([0.5] * 9, high)  # only fakes spotted
     # Right about everything, but with logits near zero (loss near chance): G still learns.
     assert not wins(high, high, [1.4, 1.39, 1.38, 1.37, 1.36, 1.36, 1.35, 1.35, 1.34])
