@@ -1,16 +1,14 @@
-"""The training watch: its detectors on made-up series, and how the trainer feeds it."""
+"""The training watch: its detectors on made-up and recorded series (the trainer feeding it
+is tested with digits, in plugins/digits/tests/test_training_watch.py)."""
 
 from __future__ import annotations
 
-import json
 import math
 import random
 
 import pytest
 import torch
 
-from translate.data.sources import digits_source
-from translate.engine.trainer import train
 from translate.engine.watch import (
     TrainingWatch,
     d_wins,
@@ -19,7 +17,6 @@ from translate.engine.watch import (
     oscillation,
     too_alike,
 )
-from translate_digits.translator import DigitsTranslator
 
 
 def noisy(level: float, spread: float, count: int, seed: int = 0) -> list[float]:
@@ -176,28 +173,3 @@ def test_the_recorded_g_lr_x100_run_is_flagged_d_wins():
     said = [line for i in range(30) for line in watch.observe_log(
         5 * (i + 1), {key: values[i] for key, values in G_LR_X100.items()})]
     assert len(said) == 1 and said[0].startswith("step 125: D wins: right about 100% of real")
-
-
-# ---- fed by the trainer ---------------------------------------------------------------------
-
-
-def test_the_trainer_feeds_the_watch_and_the_card_summarises_it(tmp_path, capsys):
-    source = digits_source()
-    config = DigitsTranslator.make_config("starter", {
-        "width": "8", "d_width": "8", "batch_size": "8", "steps": "4", "log_every": "1",
-        "sample_every": "2", "checkpoint_every": "4", "evaluate_at_end": "false"})
-    weights = train(DigitsTranslator, config, train_source=source.split("train"),
-                    heldout_source=source.split("heldout"), out_dir=tmp_path / "run",
-                    device="cpu", progress=False, command="test")
-    watch = json.loads((weights / "config.json").read_text())["provenance"]["watch"]
-    assert watch["checked"] == ["sample diversity (mode collapse)", "D accuracy (D wins)",
-                                "D loss oscillation (no convergence)"]
-    assert watch["real_diversity"] > 0 and "final_sample_diversity" in watch
-    card = (weights / "README.md").read_text()
-    assert "## Training watch" in card and "Checked during training: sample diversity" in card
-    # An untrained G's samples are alike: the one warning is on stderr and in the card.
-    assert watch["warnings"] == [line.removeprefix("translate: warning: ")
-                                 for line in capsys.readouterr().err.splitlines()
-                                 if line.startswith("translate: warning: ")]
-    for line in watch["warnings"]:
-        assert f"- {line}" in card
