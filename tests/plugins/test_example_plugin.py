@@ -141,3 +141,29 @@ def test_the_guide_documents_every_task_and_every_translator_attribute() -> None
     attributes = [name for name in Translator.__annotations__ if not name.startswith("_")]
     missing = [name for name in attributes if f"`{name}" not in guide]
     assert not missing, f"docs/writing-a-plugin.md does not mention {missing}"
+
+
+# ---- the demo endpoint, called as writing-a-plugin.md section 9 says -------------------------
+
+
+@pytest.mark.slow
+def test_the_demo_endpoints_take_the_inputs_in_order_and_return_what_the_guide_says(tmp_path):
+    pytest.importorskip("translate_demo")
+    from gradio_client import handle_file
+
+    from translate_demo.testing import demo_client, untrained_weights
+
+    doodles, denoiser = TestDoodles.translator, TestDenoiser.translator
+    weights = {cls.name: untrained_weights(cls, tests.tiny, tmp_path / "weights")
+               for cls, tests in ((doodles, TestDoodles), (denoiser, TestDenoiser))}
+    Image.fromarray(np.full((20, 30, 3), 128, np.uint8)).save(tmp_path / "noisy.png")
+    with demo_client({"doodles": doodles, "denoise": denoiser}, weights=weights,
+                     downloads=tmp_path / "downloads") as client:
+        api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+        assert [p["parameter_name"] for p in api["/doodles"]["parameters"]] == ["count", "seed"]
+        assert [p["parameter_name"] for p in api["/denoise"]["parameters"]] == ["image", "tile"]
+        grid = Image.open(client.predict(16, 3, api_name="/doodles"))
+        assert grid.width > grid.height  # 16 doodles, 8 to a row
+        before, after = client.predict(handle_file(tmp_path / "noisy.png"), 0,
+                                       api_name="/denoise")
+        assert Image.open(before).size == Image.open(after).size

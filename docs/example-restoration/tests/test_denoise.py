@@ -1,9 +1,8 @@
 """The shared checks on the denoiser: no conftest needed (gan-translate's pytest plugin
 gives every test its own TRANSLATE_HOME and keeps it offline)."""
 
-from translate_denoise.translator import Denoiser
-
 from translate.testing import TranslatorTests
+from translate_denoise.translator import Denoiser
 
 
 class TestDenoiser(TranslatorTests):
