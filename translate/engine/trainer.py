@@ -37,11 +37,13 @@ from translate.engine.checkpoint import (
 from translate.engine.ema import make_ema, update_ema
 from translate.engine.samples import save_grid
 from translate.engine.schedule import make_scheduler
+from translate.engine.watch import TrainingWatch, loss_terms
 from translate.errors import ConfigError, TrainingError
 from translate.hub.layout import load_state_dict_strict
 from translate.hub.resolve import load_translator, record_latest
+from translate.metrics import mean_pairwise_distance, pixels
 from translate.translator import Batch, Losses, Networks, Translator
-from translate.types import RunInfo
+from translate.types import RunInfo, Task
 
 # An observer hears the on_train_* events: observer("on_train_log", run=..., step=..., ...).
 Observer = Callable[..., None]
@@ -152,7 +154,17 @@ class Trainer:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             count = self.cls.grid_columns * max(1, min(8, 64 // self.cls.grid_columns))
-            self.sample_inputs = self.translator.sample_inputs(first_items(heldout, count), count)
+            heldout_items = first_items(heldout, count)
+            self.sample_inputs = self.translator.sample_inputs(heldout_items, count)
+        self.watch = TrainingWatch(steps=config.steps,
+                                   real_diversity=self._real_diversity(heldout_items))
+
+    def _real_diversity(self, heldout: Batch) -> float | None:
+        """The held-out images' diversity, where a sample grid holds generated images only."""
+        generates = self.cls.task in (Task.UNCONDITIONAL, Task.CLASS_CONDITIONAL)
+        if not generates or "image" not in heldout:
+            return None
+        return mean_pairwise_distance(pixels(heldout["image"])) or None
 
     def _init_generators(self, source: str) -> None:
         """Start from existing weights (fine-tuning): the same architecture, checked first."""
@@ -214,8 +226,10 @@ class Trainer:
                 bar.update(1)
                 if self.step % config.log_every == 0 or self.step == config.steps:
                     metrics = self._metrics(losses, images_seen / (time.perf_counter() - started))
-                    bar.set_postfix({k: f"{v:.3g}" for k, v in metrics.items()
-                                     if k.startswith(("D/", "G/"))}, refresh=False)
+                    if self.is_main:
+                        self._warn(self.watch.observe_log(self.step, metrics))
+                        metrics.update(self.watch.figures())
+                    bar.set_postfix(self.watch.postfix(metrics), refresh=False)
                     if self.is_main:
                         self.notify("on_train_log", run=run, step=self.step,
                                              metrics=metrics)
@@ -257,7 +271,7 @@ class Trainer:
                 detached = {key: value.detach() for key, value in generated.items()}
                 with self._autocast():
                     losses["D"] = translator.discriminator_loss(self.train_nets, batch, detached)
-                self._update(self.discriminator_names, losses["D"], "D")
+                self._update(self.discriminator_names, loss_terms(losses["D"]), "D")
         for name in self.discriminator_names:
             self.raw[name].requires_grad_(False)
         try:
@@ -353,6 +367,7 @@ class Trainer:
         finally:
             for name, net in nets.items():
                 net.train(modes[name])
+        self._warn(self.watch.observe_samples(self.step, mean_pairwise_distance(pixels(images))))
         path = save_grid(images, self.out_dir / SAMPLES_DIR / f"step_{self.step:07d}.png",
                          columns=self.cls.grid_columns)
         self.notify("on_sample_grid", run=run, step=self.step, path=path)
@@ -405,7 +420,7 @@ class Trainer:
                 "command": self.command, "data": self.train_source.name.split("[")[0],
                 "steps": self.step, "processes": self.accelerator.num_processes,
                 "device": str(self.accelerator.device), "precision": self.precision,
-                "train_seconds": round(seconds, 1),
+                "train_seconds": round(seconds, 1), "watch": self.watch.summary(),
             }, metrics=metrics)
             record_latest(self.cls.name, folder)
         return folder
@@ -441,6 +456,11 @@ class Trainer:
     def _say(self, message: str) -> None:
         if self.is_main and self.progress:
             print(f"translate: {message}", file=sys.stderr)
+
+    def _warn(self, lines: list[str]) -> None:
+        """The watch's warnings: shown even without a progress bar; training goes on."""
+        for line in lines:
+            tqdm.write(f"translate: warning: {line}", file=sys.stderr)
 
 
 def _adam(parameters: list[torch.nn.Parameter], *, lr: float,

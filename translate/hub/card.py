@@ -64,6 +64,7 @@ def render_model_card(meta: dict[str, Any], *, repo_id: str | None = None) -> st
         f"{provenance.get('library_version', '?')}{_hardware(provenance)}. "
         f"{provenance.get('notes', '')}".strip(),
         *_source(provenance),
+        *_watch(provenance),
         "## Evaluation (held-out data)",
         "| metric | value |\n|---|---|\n" + metric_rows if metrics else "Not evaluated.",
         "## Use",
@@ -92,6 +93,18 @@ def _source(provenance: dict[str, Any]) -> list[str]:
     table = "\n".join(f"| {key} | {value} |" for key, value in rows)
     return ["## Source", "Converted, without retraining, from a checkpoint published in its "
             "authors' own format:", "| | |\n|---|---|\n" + table]
+
+
+def _watch(provenance: dict[str, Any]) -> list[str]:
+    """What the training watch (translate.engine.watch) checked, and every warning it gave."""
+    watch = provenance.get("watch")
+    if not isinstance(watch, dict):
+        return []
+    checked = ", ".join(watch.get("checked", [])) or "nothing"
+    warnings = watch.get("warnings", [])
+    said = ("It gave these warnings (training went on):\n\n" + "\n".join(
+        f"- {line}" for line in warnings)) if warnings else "It gave no warnings."
+    return ["## Training watch", f"Checked during training: {checked}. {said}"]
 
 
 def _hardware(provenance: dict[str, Any]) -> str:

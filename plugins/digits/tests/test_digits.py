@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -99,3 +101,14 @@ def test_unlabelled_data_is_refused_in_one_line(tmp_path, capsys):
     assert code == 1
     assert err == (f"error: {tmp_path}[train]: digits needs labelled images of 10 classes "
                    "(class sub-folders or a labelled dataset); found no labels\n")
+
+
+def test_listing_digits_imports_no_heavy_library():
+    # `translate list` imports every translator module; scikit-learn (the evaluation's
+    # classifiers), SciPy and torchvision are imported only where they are used.
+    code = ("import sys, translate_digits.translator; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'sklearn', 'scipy', 'torchvision', 'pandas', 'matplotlib'}))")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    assert found == "[]"

@@ -1,19 +1,22 @@
-"""digits: draw a handwritten digit of the class you ask for."""
+"""digits: draw a handwritten digit of the class you ask for, with a modern or a textbook GAN."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib.resources import files
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
-from translate import Batch, Losses, Networks, Param, Task, TrainConfig, Translator
-from translate.data.sources import Source
-from translate.engine.samples import tensor_to_pil
-from translate.errors import DataError
+from translate import Architecture, Batch, Losses, Networks, Param, Task, TrainConfig, Translator
+from translate.config import AT_LEAST_1, NOT_NEGATIVE
+from translate.data.source import Source
+from translate.data.tensors import tensor_to_pil
+from translate.engine.watch import discriminator_accuracy
+from translate.errors import ConfigError, DataError
 from translate.losses import AdversarialLoss, discriminator_loss, generator_loss
 from translate.metrics import (
     mean_pairwise_distance,
@@ -23,28 +26,61 @@ from translate.metrics import (
     stack,
 )
 from translate_digits.model import Discriminator, Generator
+from translate_digits.textbook import TextbookDiscriminator, TextbookGenerator
 
 DIGITS = tuple(str(d) for d in range(10))
 
 
 @dataclass(kw_only=True)
 class DigitsConfig(TrainConfig):
-    image_size: int = 16  # sklearn's 8x8 digits upsampled; 32 suits MNIST
-    num_classes: int = 10  # labels 0..num_classes-1; the data must agree
-    latent_dim: int = 64  # size of the Gaussian noise vector
-    width: int = 64  # channels at full resolution; each coarser level doubles them (D caps at 4x)
-    loss: AdversarialLoss = "hinge"  # hinge is the SNGAN/BigGAN default for projection D
+    image_size: Annotated[int, AT_LEAST_1] = 16  # sklearn's 8x8 digits resized; MNIST is 28
+    num_classes: Annotated[int, NOT_NEGATIVE] = 10  # labels 0..num_classes-1; 0 = unconditional
+    latent_dim: Annotated[int, AT_LEAST_1] = 64  # size of the Gaussian noise vector
+    width: Annotated[int, AT_LEAST_1] = 64  # G channels (sngan: at full size, doubling per level)
+    d_width: Annotated[int, AT_LEAST_1] = 64  # D channels (sngan: first level, doubling, cap 4x)
+    loss: AdversarialLoss = "hinge"  # hinge for sngan; nonsaturating = BCE, the textbook's
     betas: tuple[float, float] = (0.0, 0.9)  # beta1=0 as in SNGAN: momentum destabilises D
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.arch in ("", "sngan"):
+            if self.num_classes < 1:
+                raise ConfigError("arch=sngan is class-conditional: num_classes must be at "
+                                  "least 1 (num_classes=0 needs arch=textbook)")
+            levels, rest = divmod(self.image_size, 4)
+            if rest or levels < 2 or levels & (levels - 1):
+                raise ConfigError(f"arch=sngan needs image_size 4 times a power of two "
+                                  f"(8, 16, 32, ...), got {self.image_size}")
+        elif self.image_size % 4:
+            raise ConfigError(f"arch=textbook needs image_size a multiple of 4, got "
+                              f"{self.image_size}")
+
+
+# The textbook recipe (Radford et al. 2016): batch 128, Adam lr 2e-4 with beta1 = 0.5, BCE,
+# no EMA, no LR decay; 28x28 as in MNIST, so the bundled 8x8 digits are resized to 28x28.
+TEXTBOOK = {"arch": "textbook", "image_size": 28, "latent_dim": 100, "width": 128,
+            "d_width": 64, "loss": "nonsaturating", "batch_size": 128, "lr_g": 2e-4,
+            "lr_d": 2e-4, "betas": (0.5, 0.999), "ema_decay": 0.0, "lr_decay_fraction": 0.0,
+            "steps": 2000, "sample_every": 100, "checkpoint_every": 500}
 
 PRESETS: dict[str, dict[str, Any]] = {
     # Bundled sklearn digits on a 2-core CPU in under 5 minutes.
-    "starter": {"steps": 2000, "lr_decay_fraction": 0.3, "width": 32, "sample_every": 500,
-                "checkpoint_every": 500},
+    "starter": {"steps": 2000, "lr_decay_fraction": 0.3, "width": 32, "d_width": 32,
+                "sample_every": 500, "checkpoint_every": 500},
     # MNIST at 32x32 on a GPU: --data torchvision:mnist --preset full
-    "full": {"image_size": 32, "width": 64, "steps": 40000, "lr_decay_fraction": 0.25,
-             "batch_size": 128, "workers": 4, "sample_every": 2000, "checkpoint_every": 2000},
+    "full": {"image_size": 32, "width": 64, "d_width": 64, "steps": 40000,
+             "lr_decay_fraction": 0.25, "batch_size": 128, "workers": 4, "sample_every": 2000,
+             "checkpoint_every": 2000},
+    # The DCGAN of every GAN tutorial, unconditional (any digit; --label has no say).
+    "textbook": {**TEXTBOOK, "num_classes": 0},
+    # The same with the label fed to G and D (Mirza & Osindero 2014).
+    "textbook-conditional": {**TEXTBOOK, "num_classes": 10},
 }
+
+
+def bce_loss(logits: torch.Tensor, label: float) -> torch.Tensor:
+    """Binary cross-entropy of D's logits against one label for the whole batch (1 = real)."""
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, label))
 
 
 class DigitsTranslator(Translator):
@@ -53,6 +89,14 @@ class DigitsTranslator(Translator):
     description = "Draws a handwritten digit of the requested class (0-9)."
     Config = DigitsConfig
     presets = PRESETS
+    architectures = {
+        "sngan": Architecture(Generator, fixed={"channels": 1}, description=(
+            "residual G with conditional batch norm, spectrally normalised projection D, "
+            "hinge loss (Miyato et al. 2018); the starter")),
+        "textbook": Architecture(TextbookGenerator, fixed={"channels": 1}, description=(
+            "the tutorials' DCGAN: dense 6272 -> 128x7x7 -> transposed convs -> 28x28, BCE "
+            "(Radford et al. 2016); num_classes=0 unconditional, else Mirza & Osindero 2014")),
+    }
     datasets = ("digits", "torchvision:mnist", "folder", "hf")
     hub_repo = "gan-translate/digits"
     image_mode = "L"
@@ -68,19 +112,31 @@ class DigitsTranslator(Translator):
 
     config: DigitsConfig
 
+    @classmethod
+    def inputs_for(cls, config: TrainConfig) -> tuple[Param, ...]:
+        # An unconditional model cannot be asked for a class: the demo offers no label.
+        return tuple(p for p in cls.inputs if p.name != "label" or config.num_classes)
+
+    @classmethod
+    def upgrade_v1(cls, values: dict[str, Any]) -> dict[str, Any]:
+        # Before d_width, D took G's width.
+        return {"d_width": values.get("width", 64), **values}
+
+    @property
+    def conditional(self) -> bool:
+        return self.config.num_classes > 0
+
     def build_generators(self) -> dict[str, torch.nn.Module]:
-        c = self.config
-        return {"G": Generator(latent_dim=c.latent_dim, num_classes=c.num_classes, width=c.width,
-                               image_size=c.image_size)}
+        return {"G": self.build_network()}
 
     def build_discriminators(self) -> dict[str, torch.nn.Module]:
         c = self.config
-        return {"D": Discriminator(num_classes=c.num_classes, width=c.width,
-                                   image_size=c.image_size)}
+        critic = TextbookDiscriminator if c.arch == "textbook" else Discriminator
+        return {"D": critic(num_classes=c.num_classes, width=c.d_width, image_size=c.image_size)}
 
     def make_dataset(self, source: Source, *, train: bool) -> torch.utils.data.Dataset:
         found = len(source.classes) if source.classes else 0
-        if found != self.config.num_classes:
+        if self.conditional and found != self.config.num_classes:
             raise DataError(f"{source.name}: digits needs labelled images of "
                             f"{self.config.num_classes} classes (class sub-folders or a labelled "
                             f"dataset); found {found or 'no labels'}")
@@ -90,22 +146,31 @@ class DigitsTranslator(Translator):
 
     def generate(self, nets: Networks, batch: Batch) -> Batch:
         # Fakes are drawn for the same labels as the real batch: class balance comes for free.
-        z = torch.randn(len(batch["label"]), self.config.latent_dim, device=batch["label"].device)
-        return {"image": nets.G(z, batch["label"])}
+        z = torch.randn(len(batch["image"]), self.config.latent_dim, device=batch["image"].device)
+        return {"image": nets.G(z, batch.get("label"))}
 
     def discriminator_loss(self, nets: Networks, batch: Batch, generated: Batch) -> Losses:
-        real = nets.D(batch["image"], batch["label"])
-        fake = nets.D(generated["image"], batch["label"])
-        real_term, fake_term = discriminator_loss(self.config.loss, real, fake)
-        return {"real": real_term, "fake": fake_term}
+        # The engine hands over G's images detached: D's step leaves G's weights alone.
+        labels = batch.get("label")
+        real = nets.D(batch["image"], labels)
+        fake = nets.D(generated["image"], labels)
+        if self.config.loss == "nonsaturating":
+            # Goodfellow et al. 2014: D is a binary classifier, real images 1, fakes 0.
+            real_term, fake_term = bce_loss(real, 1.0), bce_loss(fake, 0.0)
+        else:
+            real_term, fake_term = discriminator_loss(self.config.loss, real, fake)
+        return {"real": real_term, "fake": fake_term, **discriminator_accuracy(real, fake)}
 
     def generator_loss(self, nets: Networks, batch: Batch, generated: Batch) -> Losses:
-        fake = nets.D(generated["image"], batch["label"])
+        fake = nets.D(generated["image"], batch.get("label"))
+        if self.config.loss == "nonsaturating":
+            # Goodfellow et al. 2014's non-saturating G loss: the labels flipped, fakes = 1.
+            return {"adversarial": bce_loss(fake, 1.0)}
         return {"adversarial": generator_loss(self.config.loss, fake)}
 
     def sample_inputs(self, heldout: Batch, count: int) -> Batch:
         rows = max(1, count // self.grid_columns)
-        labels = torch.arange(self.grid_columns).repeat(rows) % self.config.num_classes
+        labels = torch.arange(self.grid_columns).repeat(rows) % max(1, self.config.num_classes)
         return {"z": torch.randn(len(labels), self.config.latent_dim), "label": labels}
 
     def sample(self, generators: Networks, inputs: Batch) -> torch.Tensor:
@@ -115,13 +180,20 @@ class DigitsTranslator(Translator):
 
     @torch.no_grad()
     def draw(self, labels: torch.Tensor, seed: int) -> torch.Tensor:
-        """Images (N, 1, H, W) in [-1, 1]; the noise is drawn on the CPU so seeds are portable."""
+        """Images (N, 1, H, W) in [-1, 1]; the noise is drawn on the CPU so seeds are portable.
+
+        An unconditional model ignores the labels and draws len(labels) digits of its choice.
+        """
         noise = torch.randn(len(labels), self.config.latent_dim,
                             generator=torch.Generator().manual_seed(seed))
         return self.generators.G(noise.to(self.device), labels.to(self.device))
 
     def infer(self, *, label: str = "all", count: int = 16, seed: int = 0) -> list[Image.Image]:
-        labels = (torch.arange(count) % self.config.num_classes if label == "all"
+        if label != "all" and not self.conditional:
+            raise ConfigError(f"these weights are unconditional (num_classes=0): they draw "
+                              f"digits of their own choosing and cannot be asked for a {label}; "
+                              "leave the label at 'all'")
+        labels = (torch.arange(count) % max(1, self.config.num_classes) if label == "all"
                   else torch.full((count,), int(label)))
         return tensor_to_pil(self.draw(labels, seed))
 
@@ -134,31 +206,48 @@ class DigitsTranslator(Translator):
         The classifier (an RBF-SVM on pixels) is trained on the held-out real digits only,
         never on training data or on anything the GAN saw. The baseline is the same
         architecture untrained: what the classifier says about a generator that learned nothing.
+
+        An unconditional model is asked for no class, so each generated digit's class is the
+        one the classifier names, and it counts as right when a second judge, its nearest
+        held-out real digit, names the same class (real digits score about what the SVM
+        scores on them: 0.98 on the bundled ones). Diversity is then measured within each
+        named class; a class the model never draws has none.
         """
         real, real_labels = stack(self.make_dataset(heldout, train=False))
         train_images, train_labels = stack(self.make_dataset(train, train=False))
+        if real_labels is None or train_labels is None:
+            raise DataError(f"{heldout.name}: evaluating digits needs labelled digits")
+        classes = int(real_labels.max()) + 1
         classifier = pixel_classifier(pixels(real), real_labels.numpy())
-        labels = torch.arange(self.config.num_classes).repeat_interleave(per_class)
+        labels = torch.arange(max(classes, self.config.num_classes)).repeat_interleave(per_class)
         fake = pixels(self.draw(labels, seed=12345))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            untrained = type(self)(self.config).to(self.device).eval()
-        baseline = pixels(untrained.draw(labels, seed=12345))
-
-        def accuracy(features: np.ndarray, wanted: torch.Tensor = labels) -> float:
-            return float((classifier.predict(features) == wanted.numpy()).mean())
-
+        baseline = pixels(self.untrained(seed=0).draw(labels, seed=12345))
         real_pixels, train_pixels = pixels(real), pixels(train_images)
+        if self.conditional:
+            def judged(features: np.ndarray, wanted: torch.Tensor = labels) -> np.ndarray:
+                return classifier.predict(features) == wanted.numpy()
+
+            fake_classes = labels.numpy()
+        else:
+            from sklearn.neighbors import KNeighborsClassifier  # importing stays light
+
+            second = KNeighborsClassifier(n_neighbors=1).fit(real_pixels, real_labels.numpy())
+
+            def judged(features: np.ndarray, wanted: torch.Tensor | None = None) -> np.ndarray:
+                return classifier.predict(features) == second.predict(features)
+
+            fake_classes = classifier.predict(fake)
+
         diversity_ratio = [
-            mean_pairwise_distance(fake[labels.numpy() == c])
+            mean_pairwise_distance(fake[fake_classes == c])
             / mean_pairwise_distance(real_pixels[real_labels.numpy() == c])
-            for c in range(self.config.num_classes)
+            for c in range(classes)
         ]
         return {
-            "class_accuracy": accuracy(fake),
-            "class_accuracy_untrained_baseline": accuracy(baseline),
+            "class_accuracy": float(judged(fake).mean()),
+            "class_accuracy_untrained_baseline": float(judged(baseline).mean()),
             # The classifier never saw the training digits: its accuracy on them is the ceiling.
-            "class_accuracy_real_train_digits": accuracy(pixels(train_images), train_labels),
+            "class_accuracy_real_train_digits": float(judged(train_pixels, train_labels).mean()),
             "diversity_ratio_mean": float(np.mean(diversity_ratio)),
             "diversity_ratio_min_class": float(np.min(diversity_ratio)),
             "nearest_train_distance_generated": float(np.median(
@@ -166,3 +255,4 @@ class DigitsTranslator(Translator):
             "nearest_train_distance_heldout_real": float(np.median(
                 nearest_distances(real_pixels, train_pixels))),
         }
+

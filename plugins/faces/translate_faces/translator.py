@@ -21,6 +21,7 @@ from translate import Batch, Losses, Networks, Param, Task, TrainConfig, Transla
 from translate.data.pipeline import ImageDataset
 from translate.data.sources import InMemorySource, Source, Subset
 from translate.engine.samples import tensor_to_pil
+from translate.engine.watch import discriminator_accuracy
 from translate.errors import ConfigError
 from translate.losses import discriminator_loss, generator_loss
 from translate.metrics import mean_pairwise_distance, nearest_distances, pixels, stack
@@ -141,7 +142,7 @@ class FacesTranslator(Translator):
         real = nets.D(real_images)
         fake = self._critic(nets, generated["image"])
         real_term, fake_term = discriminator_loss(self.config.loss, real, fake)
-        terms = {"real": real_term, "fake": fake_term}
+        terms = {"real": real_term, "fake": fake_term, **discriminator_accuracy(real, fake)}
         if use_r1:
             terms["r1"] = 0.5 * self.config.r1_gamma * r1_penalty(real, real_images)
         return terms
