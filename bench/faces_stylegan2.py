@@ -1,7 +1,7 @@
 """Parameters and CPU seconds per image of the faces StyleGAN2 generator, at 256 and 1024.
 
-Random weights in the real configurations (config F: style_dim 512, n_mlp 8, channel
-multiplier 2), one image per call, fp32, `--threads` torch threads (default 2), median of
+Random weights in the real configurations (config F: latent_dim 512, mapping_layers 8,
+channel multiplier 2), one image per call, fp32, `--threads` torch threads (default 2), median of
 `--repeats` calls after one warm-up. With TRANSLATE_REFERENCES set, rosinality's own
 Generator (its CPU paths, with the same weights) runs alternately with ours in the same
 process, so the ratio holds even on a busy machine.
@@ -57,7 +57,7 @@ def median_seconds(calls: dict, repeats: int) -> dict[str, float]:
 
 @torch.no_grad()
 def bench(size: int, repeats: int, reference_class) -> dict:
-    config = {"size": size, "style_dim": 512, "n_mlp": 8, "channel_multiplier": 2}
+    config = {"image_size": size, "latent_dim": 512, "mapping_layers": 8, "channel_multiplier": 2}
     torch.manual_seed(0)
     ours = StyleGAN2Generator(**config).eval()
     z = ours.latents(1, seed=0)
