@@ -25,7 +25,7 @@ from translate.hub.layout import read_meta
 from translate.plugins import load_plugins
 from translate_faces.stylegan2 import StyleGAN2Generator
 from translate_faces.stylegan2_checkpoints import IMPORTER
-from translate_faces.translator import FacesTranslator
+from translate_faces.translator import JUDGED_SIZE, FacesTranslator, shrunk
 
 SMALL = {"image_size": 16, "latent_dim": 16, "mapping_layers": 2, "channel_multiplier": 2}
 RELEASE = "stylegan2-ffhq-config-f.pt"
@@ -184,3 +184,13 @@ def test_the_demo_offers_stylegan2_one_face_at_first():
     assert list(offered) == [p.name for p in FacesTranslator.inputs]
     assert FacesTranslator.inputs_for(FacesTranslator.make_config("starter")) == \
         FacesTranslator.inputs
+
+
+def test_large_faces_are_judged_shrunk_to_128_and_small_ones_as_they_are():
+    assert JUDGED_SIZE == 128
+    large = torch.rand(2, 3, 1024, 1024) * 2 - 1
+    judged = shrunk(large)
+    assert judged.shape == (2, 3, 128, 128)
+    assert torch.allclose(judged[0, :, 0, 0], large[0, :, :8, :8].mean((1, 2)), atol=1e-6)
+    small = torch.rand(2, 1, 32, 32)
+    assert shrunk(small) is small  # the DCGAN's figures are computed as before

@@ -216,7 +216,7 @@ class FacesTranslator(Translator):
         """Latents (N, latent_dim) -> images (N, C, H, W) in [-1, 1] on the CPU, in chunks.
 
         Truncation trades variety for typical, cleaner faces: the DCGAN scales z towards 0,
-        StyleGAN2 pulls w towards its mean latent. `then` runs on each chunk (shrinking).
+        StyleGAN2 pulls w towards its mean latent. `then` runs on each chunk (`shrunk`).
         """
         def generate(part: torch.Tensor) -> torch.Tensor:
             images = self.generators.G(part, truncation=truncation).float()
@@ -282,11 +282,7 @@ class FacesTranslator(Translator):
 
         real = self.images(heldout, limit=1000)
         train_images = self.images(train, limit=5000)
-        shrink = None
-        if self.judged_size < self.config.image_size:
-            def shrink(images: torch.Tensor) -> torch.Tensor:
-                return F.interpolate(images, size=real.shape[-2:], mode="area")
-        fake = self.draw(self.latents(samples, seed=12345), then=shrink)
+        fake = self.draw(self.latents(samples, seed=12345), then=shrunk)
         noise = blurred_noise(len(fake), like=real, seed=12345)
         is_face = face_classifier(real, self.images(non_faces(), limit=100))
 
@@ -320,6 +316,13 @@ class FacesTranslator(Translator):
 
 
 # ---- the judges -----------------------------------------------------------------------------
+
+
+def shrunk(images: torch.Tensor) -> torch.Tensor:
+    """(N, C, S, S) -> at most JUDGED_SIZE square, by area averaging (smaller ones as they are)."""
+    if images.shape[-1] <= JUDGED_SIZE:
+        return images
+    return F.interpolate(images, size=(JUDGED_SIZE, JUDGED_SIZE), mode="area")
 
 
 def non_faces() -> Source:
