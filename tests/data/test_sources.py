@@ -30,7 +30,8 @@ from translate.data.sources import (
 from translate.errors import DataError, ImageError
 from translate.plugins import load_plugins, open_source
 
-BUILTIN_SOURCES = {"digits", "lfw", "photos", "folder", "hf", "torchvision", "unpaired"}
+BUILTIN_SOURCES = {"digits", "lfw", "photos", "folder", "hf", "torchvision", "unpaired",
+                   "aligned", "paired", "hf-paired"}
 
 
 # --- fixtures ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from translate.hookspecs import hookimpl
@@ -36,6 +37,13 @@ def register_dataset_sources(register: Callable[..., None]) -> None:
              "torchvision:NAME — e.g. torchvision:mnist, from $TRANSLATE_HOME/torchvision")
     register("unpaired", open_unpaired, "unpaired:PATH (trainA/ trainB/ testA/ testB/) or "
              "unpaired:SPEC_A,SPEC_B — images of two domains, A and B")
+    register("aligned", lambda arg: _paired().AlignedSource(needs(arg, "aligned:PATH")),
+             "aligned:PATH — A|B images side by side in PATH/train and PATH/val (or test)")
+    register("paired", lambda arg: _paired().FolderPairSource(needs(arg, "paired:PATH")),
+             "paired:PATH — PATH/A and PATH/B with matching file names")
+    register("hf-paired",
+             lambda arg: _paired().HFPairSource(needs(arg, "hf-paired:NAME?a=COL&b=COL")),
+             "hf-paired:NAME?a=COL&b=COL[&split=S] — a Hugging Face dataset of image pairs")
 
 
 def open_unpaired(argument: str | None) -> Source:
@@ -44,3 +52,10 @@ def open_unpaired(argument: str | None) -> Source:
     from translate.plugins import open_source
 
     return unpaired_source(argument, opener=open_source)
+
+
+def _paired() -> ModuleType:
+    # Imported on first use: it needs torch, and registering must not (`translate --help`).
+    from translate.data import paired
+
+    return paired
