@@ -21,7 +21,7 @@ from translate.engine.trainer import train
 from translate.errors import ConfigError
 from translate.hub.pretrained import from_pretrained
 from translate.plugins import load_plugins, open_source
-from translate.testing.mixins import ONE_STEP
+from translate.testing import ONE_STEP
 from translate_faces.model import Discriminator, Generator, diff_augment, slerp
 from translate_faces.translator import (
     FacesTranslator,

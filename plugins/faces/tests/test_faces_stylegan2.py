@@ -74,7 +74,7 @@ def test_a_release_file_imports_and_draws_one_full_size_face_per_image(tmp_path,
     assert main(["import", "faces", str(path), "--out", str(weights)]) == 0
     meta = read_meta(weights)
     assert meta["model"] == {"arch": "stylegan2", **SMALL, "mapping_lr_mul": 0.01}
-    assert "StyleGAN2 config-F" in (weights / "README.md").read_text()
+    assert f"Imported from {RELEASE}" in (weights / "README.md").read_text()
     model = FacesTranslator.from_pretrained(weights)
     state = model.generators.G.state_dict()
     assert torch.equal(state["latent_avg"], latent_avg)  # the file's, not an estimate
