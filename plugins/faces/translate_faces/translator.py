@@ -18,10 +18,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from scipy.stats import mannwhitneyu
-from sklearn.svm import SVC
-from torchvision.transforms.functional import gaussian_blur
-from torchvision.utils import make_grid
 
 from translate import Architecture, Batch, Losses, Networks, Param, Task, TrainConfig, Translator
 from translate.config import AT_LEAST_1, NOT_NEGATIVE, POSITIVE, Range
@@ -42,6 +38,9 @@ from translate_faces.model import (
     slerp,
 )
 from translate_faces.stylegan2 import CHUNK_PIXELS, SIZES, StyleGAN2Generator
+
+# torchvision, scikit-learn and SciPy are imported where they are used: `translate list`
+# imports this module, and those three would treble the time it takes.
 
 # Images drawn at once: 256 for the DCGAN, and for StyleGAN2 as many as CHUNK_PIXELS allows
 # (4 at 1024x1024), so that memory stays bounded however many faces are asked for.
@@ -238,6 +237,8 @@ class FacesTranslator(Translator):
             return [face for part in path.split(self.chunk)
                     for face in tensor_to_pil(G.render(part))]
         if walk_steps:  # one strip along the great circle between the two z
+            from torchvision.utils import make_grid
+
             path = slerp(self.latents(1, seed)[0], self.latents(1, walk_to)[0], walk_steps)
             strip = make_grid(self.draw(path, truncation), nrow=walk_steps, padding=2,
                               pad_value=1.0)
@@ -355,6 +356,8 @@ def face_classifier(faces: torch.Tensor, others: torch.Tensor):
     Faces are doubled by mirroring (few held-out faces), and classes are weighted so that
     20 faces against 100 non-faces still counts both equally.
     """
+    from sklearn.svm import SVC
+
     positives = _face_features(torch.cat([faces, faces.flip(3)]))
     negatives = _face_features(others)
     features = np.concatenate([positives, negatives])
@@ -376,6 +379,8 @@ def copying_z(generated: np.ndarray, heldout: np.ndarray) -> float:
     About 0 when samples sit as far from the training set as unseen real faces do; markedly
     negative (Meehan et al. flag below -3 or so) when G reproduces its training images.
     """
+    from scipy.stats import mannwhitneyu
+
     u = mannwhitneyu(generated, heldout, alternative="two-sided").statistic
     n, m = len(generated), len(heldout)
     return float((u - n * m / 2) / np.sqrt(n * m * (n + m + 1) / 12))
@@ -384,6 +389,8 @@ def copying_z(generated: np.ndarray, heldout: np.ndarray) -> float:
 def blurred_noise(count: int, *, like: torch.Tensor, seed: int) -> torch.Tensor:
     """Blurred uniform noise with the real faces' mean and spread: a generator that learned
     smooth blobs of the right brightness, but no faces."""
+    from torchvision.transforms.functional import gaussian_blur
+
     generator = torch.Generator().manual_seed(seed)
     _, channels, height, width = like.shape
     noise = torch.rand(count, channels, height, width, generator=generator)
