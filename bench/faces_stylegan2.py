@@ -1,9 +1,10 @@
 """Parameters and CPU seconds per image of the faces StyleGAN2 generator, at 256 and 1024.
 
-Random weights in the real configurations (config F: style_dim 512, n_mlp 8, channel
-multiplier 2), one image per call, fp32, `--threads` torch threads (default 2), median of
-`--repeats` calls after one warm-up. With TRANSLATE_REFERENCES set, rosinality's own
-Generator (its CPU paths, with the same weights) runs alternately with ours in the same
+Random weights in the real configurations (config F: latent_dim 512, mapping_layers 8,
+channel multiplier 2), one image per call, fp32, `--threads` torch threads (default 2), median of
+`--repeats` calls after one warm-up, in wall seconds and in the process's CPU seconds.
+With TRANSLATE_REFERENCES set, rosinality's own Generator (its CPU paths, with the same
+weights, biases and noise strengths made non-zero) runs alternately with ours in the same
 process, so the ratio holds even on a busy machine.
 
     python bench/faces_stylegan2.py [--sizes 256 1024] [--threads 2] [--repeats 3]
@@ -43,27 +44,40 @@ def rosinality_generator_class():
 
 
 def median_seconds(calls: dict, repeats: int) -> dict[str, float]:
-    """Median wall seconds of each call, the calls taking turns so that load hits all alike."""
+    """Median wall and CPU seconds of each call, the calls taking turns so that load hits all
+    alike. CPU seconds (all threads of this process) hold better than wall seconds on a
+    machine that others share."""
     for call in calls.values():
         call()  # warm-up: allocator and oneDNN primitive caches
     times: dict[str, list[float]] = {name: [] for name in calls}
+    cpu: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(repeats):
         for name, call in calls.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             call()
             times[name].append(time.perf_counter() - start)
-    return {name: round(statistics.median(values), 3) for name, values in times.items()}
+            cpu[name].append(time.process_time() - start_cpu)
+    return {**{name: round(statistics.median(values), 3) for name, values in times.items()},
+            **{name.replace("_s_", "_cpu_s_"): round(statistics.median(values), 3)
+               for name, values in cpu.items()}}
 
 
 @torch.no_grad()
 def bench(size: int, repeats: int, reference_class) -> dict:
-    config = {"size": size, "style_dim": 512, "n_mlp": 8, "channel_multiplier": 2}
+    config = {"image_size": size, "latent_dim": 512, "mapping_layers": 8, "channel_multiplier": 2}
     torch.manual_seed(0)
     ours = StyleGAN2Generator(**config).eval()
     z = ours.latents(1, seed=0)
     calls = {"ours_s_per_image": lambda: ours(z, truncation=0.7)}
     if reference_class is not None:
         reference = reference_class(size, 512, 8, channel_multiplier=2).eval()
+        # Biases and noise strengths start at 0: random ones make every term of the
+        # difference count, as in the tests.
+        for name, parameter in reference.named_parameters():
+            if name.endswith("modulation.bias"):
+                parameter.normal_(1.0, 0.1)
+            elif name.endswith(("bias", "noise.weight")):
+                parameter.normal_(0.0, 0.1)
         _, state = convert({"g_ema": reference.state_dict()})
         ours.load_state_dict(state, strict=True)
         calls["rosinality_s_per_image"] = lambda: reference(

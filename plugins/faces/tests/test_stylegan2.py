@@ -28,18 +28,20 @@ from translate_faces.stylegan2_checkpoints import (
     convert,
     detect,
     expected_shapes,
-    filter_state,
     flat_state,
     load_generator,
+    split_checkpoint,
 )
 
 REFERENCE = "rosinality/stylegan2-pytorch"
-# NVIDIA's FFHQ config F, as rosinality's convert_weight.py and generate.py build it.
-FULL = {"size": 1024, "style_dim": 512, "n_mlp": 8, "channel_multiplier": 2}
+# Configurations under our names (image_size, latent_dim, mapping_layers = his size,
+# style_dim, n_mlp). NVIDIA's FFHQ config F, as rosinality's convert_weight.py and
+# generate.py build it:
+FULL = {"image_size": 1024, "latent_dim": 512, "mapping_layers": 8, "channel_multiplier": 2}
 # train.py's defaults: --size 256 --channel_multiplier 2, with latent 512 and n_mlp 8 fixed.
-TRAINED = {"size": 256, "style_dim": 512, "n_mlp": 8, "channel_multiplier": 2}
-SMALL = {"size": 64, "style_dim": 32, "n_mlp": 2, "channel_multiplier": 1}
-TINY = {"size": 8, "style_dim": 16, "n_mlp": 2, "channel_multiplier": 2}
+TRAINED = {"image_size": 256, "latent_dim": 512, "mapping_layers": 8, "channel_multiplier": 2}
+SMALL = {"image_size": 64, "latent_dim": 32, "mapping_layers": 2, "channel_multiplier": 1}
+TINY = {"image_size": 8, "latent_dim": 16, "mapping_layers": 2, "channel_multiplier": 2}
 TOLERANCE = 1e-5
 
 
@@ -67,7 +69,8 @@ def reference() -> SimpleNamespace:
 
 def reference_generator(reference: SimpleNamespace, config: dict, *, seed: int = 0):
     torch.manual_seed(seed)
-    generator = reference.Generator(config["size"], config["style_dim"], config["n_mlp"],
+    generator = reference.Generator(config["image_size"], config["latent_dim"],
+                                    config["mapping_layers"],
                                     channel_multiplier=config["channel_multiplier"]).eval()
     # Biases and noise strengths start at 0 (modulation biases at 1): random ones make every
     # term of the forward pass count.
@@ -117,10 +120,10 @@ def test_upfirdn2d_equals_the_reference_native_filter(reference):
 
 def test_a_small_generator_equals_the_reference(reference):
     theirs = reference_generator(reference, SMALL)
-    mean = torch.randn(SMALL["style_dim"])  # any mean: both pull towards the same one
+    mean = torch.randn(SMALL["latent_dim"])  # any mean: both pull towards the same one
     ours = ours_from(theirs, mean)
     assert detect(theirs.state_dict()) == SMALL
-    z = torch.randn(2, SMALL["style_dim"], generator=torch.Generator().manual_seed(1))
+    z = torch.randn(2, SMALL["latent_dim"], generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         for psi in (1.0, 0.5):
             difference = max_difference(ours(z, truncation=psi),
@@ -132,7 +135,7 @@ def test_one_w_per_layer_equals_the_reference(reference):
     # Style mixing's input: a different w for every layer (rosinality's input_is_latent).
     theirs = reference_generator(reference, TINY, seed=3)
     ours = ours_from(theirs)
-    w = torch.randn(2, ours.n_latent, TINY["style_dim"])
+    w = torch.randn(2, ours.n_latent, TINY["latent_dim"])
     with torch.no_grad():
         difference = max_difference(ours.synthesis(w),
                                     reference_images(theirs, w, psi=1.0, mean=ours.latent_avg,
@@ -157,12 +160,12 @@ def test_a_converted_release_file_loads_strictly_with_its_latent_avg(reference, 
     # convert_weight.py's output for NVIDIA's stylegan2-ffhq-config-f.pkl: g_ema and the
     # official network's tracked mean of W, (512,).
     theirs = reference_generator(reference, FULL)
-    latent_avg = torch.randn(FULL["style_dim"])
+    latent_avg = torch.randn(FULL["latent_dim"])
     path = tmp_path / "stylegan2-ffhq-config-f.pt"
     torch.save({"g_ema": theirs.state_dict(), "latent_avg": latent_avg}, path)
 
     checkpoint = read_checkpoint(path)
-    state, found_avg = filter_state(checkpoint)
+    state, found_avg = split_checkpoint(checkpoint)
     assert detect(state) == FULL
     assert torch.equal(found_avg, latent_avg)
     flat = flat_state(checkpoint)  # what a reader that passes one dict along keeps
@@ -203,19 +206,19 @@ def adam_after_one_step(module: torch.nn.Module, ratio: float) -> torch.optim.Ad
 def test_a_training_checkpoint_gives_its_g_ema_and_an_estimated_mean(reference, tmp_path):
     # train.py's checkpoint/NNNNNN.pt (his released 256px model is one: 550000.pt). Size 8
     # keeps the file small; everything else is train.py's: latent 512, n_mlp 8.
-    config = {"size": 8, "style_dim": 512, "n_mlp": 8, "channel_multiplier": 2}
+    config = {"image_size": 8, "latent_dim": 512, "mapping_layers": 8, "channel_multiplier": 2}
     g = reference_generator(reference, config, seed=1)
     g_ema = reference_generator(reference, config, seed=2)
-    d = reference.Discriminator(config["size"], channel_multiplier=2)
+    d = reference.Discriminator(config["image_size"], channel_multiplier=2)
     path = tmp_path / "550000.pt"
     torch.save({"g": g.state_dict(), "d": d.state_dict(), "g_ema": g_ema.state_dict(),
                 "g_optim": adam_after_one_step(g, 4 / 5).state_dict(),
                 "d_optim": adam_after_one_step(d, 16 / 17).state_dict(),
-                "args": train_py_args(config["size"]), "ada_aug_p": 0.0}, path)
+                "args": train_py_args(config["image_size"]), "ada_aug_p": 0.0}, path)
 
     checkpoint = read_checkpoint(path)
-    assert checkpoint["args"].size == config["size"]  # an inert stand-in, read as attributes
-    state, latent_avg = filter_state(checkpoint)
+    assert checkpoint["args"].size == config["image_size"]  # an inert stand-in, read as attributes
+    state, latent_avg = split_checkpoint(checkpoint)
     assert latent_avg is None and detect(state) == config
     model = load_generator(path)
     # The estimate is rosinality's mean_latent over our seeded latents.
@@ -251,7 +254,7 @@ def test_the_full_1024_configuration_without_the_reference():
 @pytest.mark.slow
 def test_a_1024_image_equals_the_reference(reference):
     theirs = reference_generator(reference, FULL)
-    latent_avg = torch.randn(FULL["style_dim"])
+    latent_avg = torch.randn(FULL["latent_dim"])
     ours = ours_from(theirs, latent_avg)
     z = ours.latents(1, seed=0)
     with torch.no_grad():
@@ -277,8 +280,8 @@ def tiny() -> StyleGAN2Generator:
 
 
 def test_detect_reads_back_every_configuration():
-    for config in (TINY, {**TINY, "size": 16}, SMALL, TRAINED, FULL,
-                   {**TRAINED, "channel_multiplier": 1}, {**FULL, "size": 512}):
+    for config in (TINY, {**TINY, "image_size": 16}, SMALL, TRAINED, FULL,
+                   {**TRAINED, "channel_multiplier": 1}, {**FULL, "image_size": 512}):
         with torch.device("meta"):
             state = StyleGAN2Generator(**config).state_dict()
         assert detect(state) == config
@@ -298,7 +301,7 @@ def test_detect_refuses_what_is_not_this_generator(tiny):
 
 def test_our_own_state_round_trips_with_its_mean(tiny):
     model = tiny
-    state, latent_avg = filter_state(model.state_dict())
+    state, latent_avg = split_checkpoint(model.state_dict())
     assert "latent_avg" not in state and torch.equal(latent_avg, model.latent_avg)
     config, full = convert(model.state_dict())
     assert config == TINY
@@ -337,7 +340,7 @@ def test_a_seed_means_the_same_images_and_the_first_starts_every_set(tiny):
 def test_a_walk_runs_straight_in_w_between_the_two_seeds_images(tiny):
     model = tiny
     walk = model.walk(3, 8, 5, truncation=0.6)
-    assert walk.shape == (5, 3, TINY["size"], TINY["size"])
+    assert walk.shape == (5, 3, TINY["image_size"], TINY["image_size"])
     assert max_difference(walk[0], model.sample(1, 3, truncation=0.6)[0]) < TOLERANCE
     assert max_difference(walk[-1], model.sample(1, 8, truncation=0.6)[0]) < TOLERANCE
     ends = model.w_of_seeds([3, 8], truncation=0.6)

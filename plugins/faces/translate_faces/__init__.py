@@ -1,4 +1,4 @@
-"""gan-translate plugin: an unconditional GAN that draws faces, from a hundred images or CelebA."""
+"""gan-translate plugin: unconditional GANs that draw faces (a DCGAN that trains, StyleGAN2)."""
 
 from translate import hookimpl
 
@@ -10,3 +10,10 @@ def register_translators(register):
     from translate_faces.translator import FacesTranslator
 
     register(FacesTranslator)
+
+
+@hookimpl
+def register_importers(register):
+    from translate_faces.stylegan2_checkpoints import IMPORTER
+
+    register(IMPORTER)

@@ -52,9 +52,11 @@ class Generator(nn.Module):
             if isinstance(module, nn.ConvTranspose2d):
                 nn.init.normal_(module.weight, 0.0, 0.02)  # the DCGAN paper's initialisation
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, *, truncation: float = 1.0) -> torch.Tensor:
         # z: (B, latent_dim) -> (B, channels, image_size, image_size)
-        return self.net(z[:, :, None, None])
+        # Truncation scales z towards the mean latent (0 for a Gaussian): the truncation trick
+        # of Brock et al. 2018 (https://arxiv.org/abs/1809.11096) in its scaling form.
+        return self.net((z * truncation)[:, :, None, None])
 
 
 # DCGAN discriminator with spectral norm (Miyato et al. 2018, https://arxiv.org/abs/1802.05957)

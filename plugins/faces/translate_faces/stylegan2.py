@@ -254,39 +254,45 @@ class ConstantInput(nn.Module):
 # the mapping network z -> w and the truncation trick in W from StyleGAN,
 # https://arxiv.org/abs/1812.04948 (section 2 and appendix B).
 class StyleGAN2Generator(nn.Module):
-    """z ~ N(0, I) in R^style_dim -> an RGB image of size x size, roughly in [-1, 1]."""
+    """z ~ N(0, I) in R^latent_dim -> an RGB image, image_size square, roughly in [-1, 1].
 
-    def __init__(self, *, size: int = 1024, style_dim: int = 512, n_mlp: int = 8,
-                 channel_multiplier: int = 2, lr_mlp: float = 0.01) -> None:
+    The arguments are rosinality's under the faces plugin's config names: `image_size` is his
+    `size`, `latent_dim` his `style_dim` (z and w alike), `mapping_layers` his `n_mlp` and
+    `mapping_lr_mul` his `lr_mlp`; `channel_multiplier` keeps its name.
+    """
+
+    def __init__(self, *, image_size: int = 1024, latent_dim: int = 512, mapping_layers: int = 8,
+                 channel_multiplier: int = 2, mapping_lr_mul: float = 0.01) -> None:
         super().__init__()
-        if size not in SIZES:
-            raise ValueError(f"size must be one of {', '.join(map(str, SIZES))}, got {size}")
+        if image_size not in SIZES:
+            raise ValueError(f"image_size must be one of {', '.join(map(str, SIZES))}, "
+                             f"got {image_size}")
         if channel_multiplier not in (1, 2):
             raise ValueError(f"channel_multiplier must be 1 or 2, got {channel_multiplier}")
-        self.size, self.style_dim = size, style_dim
-        self.log_size = int(math.log2(size))
+        self.image_size, self.latent_dim = image_size, latent_dim
+        self.log_size = int(math.log2(image_size))
         # Every synthesis layer and ToRGB reads one w; ToRGB shares its w with the next conv.
         self.n_latent = self.log_size * 2 - 2
         self.num_layers = (self.log_size - 2) * 2 + 1  # modulated 3x3 convs, one noise each
 
         self.style = nn.Sequential(PixelNorm(), *(
-            EqualLinear(in_features=style_dim, out_features=style_dim, lr_mul=lr_mlp,
-                        activate=True) for _ in range(n_mlp)))
+            EqualLinear(in_features=latent_dim, out_features=latent_dim, lr_mul=mapping_lr_mul,
+                        activate=True) for _ in range(mapping_layers)))
 
         base = channels_at(4, channel_multiplier)
         self.input = ConstantInput(channels=base)
-        self.conv1 = StyledConv(in_channels=base, out_channels=base, style_dim=style_dim)
-        self.to_rgb1 = ToRGB(in_channels=base, style_dim=style_dim, upsample=False)
+        self.conv1 = StyledConv(in_channels=base, out_channels=base, style_dim=latent_dim)
+        self.to_rgb1 = ToRGB(in_channels=base, style_dim=latent_dim, upsample=False)
         self.convs = nn.ModuleList()
         self.to_rgbs = nn.ModuleList()
         in_channels = base
         for log_resolution in range(3, self.log_size + 1):
             out_channels = channels_at(2**log_resolution, channel_multiplier)
             self.convs.append(StyledConv(in_channels=in_channels, out_channels=out_channels,
-                                         style_dim=style_dim, upsample=True))
+                                         style_dim=latent_dim, upsample=True))
             self.convs.append(StyledConv(in_channels=out_channels, out_channels=out_channels,
-                                         style_dim=style_dim))
-            self.to_rgbs.append(ToRGB(in_channels=out_channels, style_dim=style_dim))
+                                         style_dim=latent_dim))
+            self.to_rgbs.append(ToRGB(in_channels=out_channels, style_dim=latent_dim))
             in_channels = out_channels
 
         # Fixed noise for deterministic images: one map per conv, at that conv's resolution.
@@ -296,16 +302,16 @@ class StyleGAN2Generator(nn.Module):
             self.noises.register_buffer(f"noise_{layer}",
                                         torch.randn(1, 1, resolution, resolution))
         # Zero until weights arrive: a file's latent_avg, or estimate_mean_latent().
-        self.register_buffer("latent_avg", torch.zeros(style_dim))
+        self.register_buffer("latent_avg", torch.zeros(latent_dim))
 
     # ---- the two networks -------------------------------------------------------------------
 
     def mapping(self, z: torch.Tensor) -> torch.Tensor:
-        # z: (N, style_dim) -> w: (N, style_dim)
+        # z: (N, latent_dim) -> w: (N, latent_dim)
         return self.style(z)
 
     def synthesis(self, w: torch.Tensor) -> torch.Tensor:
-        # w: (N, style_dim), or (N, n_latent, style_dim) per layer -> (N, 3, size, size)
+        # w: (N, latent_dim), or (N, n_latent, latent_dim) per layer -> (N, 3, S, S), S = image_size
         if w.ndim == 2:
             w = w[:, None].expand(-1, self.n_latent, -1)
         if w.shape[1] != self.n_latent:
@@ -328,14 +334,14 @@ class StyleGAN2Generator(nn.Module):
         return w if psi == 1.0 else mean + psi * (w - mean)
 
     def forward(self, z: torch.Tensor, *, truncation: float = 1.0) -> torch.Tensor:
-        # z: (N, style_dim) -> (N, 3, size, size), roughly in [-1, 1]
+        # z: (N, latent_dim) -> (N, 3, S, S), S = image_size, roughly in [-1, 1]
         return self.synthesis(self.truncate(self.mapping(z), truncation))
 
     # ---- seeds, truncation and walks ----------------------------------------------------------
 
     def latents(self, count: int, seed: int) -> torch.Tensor:
-        """(count, style_dim) z drawn on the CPU, so that a seed means the same faces anywhere."""
-        return torch.randn(count, self.style_dim, generator=torch.Generator().manual_seed(seed))
+        """(count, latent_dim) z drawn on the CPU, so that a seed means the same faces anywhere."""
+        return torch.randn(count, self.latent_dim, generator=torch.Generator().manual_seed(seed))
 
     @torch.no_grad()
     def estimate_mean_latent(self, *, samples: int = MEAN_LATENT_SAMPLES,
@@ -347,7 +353,7 @@ class StyleGAN2Generator(nn.Module):
 
     @torch.no_grad()
     def w_of_seeds(self, seeds: list[int] | tuple[int, ...] | int, count: int = 1, *,
-               truncation: float = 1.0) -> torch.Tensor:
+                   truncation: float = 1.0) -> torch.Tensor:
         """Truncated w for `count` latents of one seed, or the first latent of each seed."""
         if isinstance(seeds, int):
             z = self.latents(count, seeds)
@@ -357,17 +363,18 @@ class StyleGAN2Generator(nn.Module):
 
     @torch.no_grad()
     def render(self, w: torch.Tensor) -> torch.Tensor:
-        """w (N, style_dim) -> images (N, 3, size, size) on the CPU, CHUNK_PIXELS at a time."""
-        chunk = max(1, CHUNK_PIXELS // self.size**2)
+        """w (N, latent_dim) -> images (N, 3, S, S) on the CPU, CHUNK_PIXELS at a time."""
+        chunk = max(1, CHUNK_PIXELS // self.image_size**2)
         return torch.cat([self.synthesis(part).float().cpu() for part in w.split(chunk)])
 
     def sample(self, count: int, seed: int, *, truncation: float = 1.0) -> torch.Tensor:
-        """`count` images of a seed: (count, 3, size, size) on the CPU, roughly in [-1, 1]."""
+        """`count` images of a seed: (count, 3, S, S) on the CPU, roughly in [-1, 1]."""
         return self.render(self.w_of_seeds(seed, count, truncation=truncation))
 
-    def walk(self, seed_a: int, seed_b: int, steps: int, *,
-             truncation: float = 1.0) -> torch.Tensor:
-        """(steps, 3, size, size): from seed_a's first image to seed_b's, straight in W.
+    @torch.no_grad()
+    def walk_path(self, seed_a: int, seed_b: int, steps: int, *,
+                  truncation: float = 1.0) -> torch.Tensor:
+        """(steps, latent_dim): w from seed_a's first image to seed_b's, straight in W.
 
         W is the space StyleGAN made to be walked in straight lines (its perceptual path
         length, https://arxiv.org/abs/1812.04948 section 4.2); truncation is affine, so
@@ -375,8 +382,13 @@ class StyleGAN2Generator(nn.Module):
         """
         if steps < 2:
             raise ValueError(f"a walk needs at least 2 steps, got {steps}")
-        ends = self.w_of_seeds([seed_a, seed_b], truncation=truncation)  # (2, style_dim)
+        ends = self.w_of_seeds([seed_a, seed_b], truncation=truncation)  # (2, latent_dim)
         t = torch.linspace(0.0, 1.0, steps, dtype=ends.dtype, device=ends.device)[:, None]
         path = torch.lerp(ends[0][None], ends[1][None], t)
         path[0], path[-1] = ends[0], ends[1]  # exact endpoints, whatever lerp rounds to
-        return self.render(path)
+        return path
+
+    def walk(self, seed_a: int, seed_b: int, steps: int, *,
+             truncation: float = 1.0) -> torch.Tensor:
+        """(steps, 3, S, S) on the CPU: the images along walk_path."""
+        return self.render(self.walk_path(seed_a, seed_b, steps, truncation=truncation))

@@ -10,8 +10,10 @@ His files come in two shapes, both plain pickles of tensors (read with
   "g_optim", "d_optim", "args", "ada_aug_p"}`, where `args` is the script's argparse
   Namespace (an inert stand-in here) and there is no latent_avg.
 
-Our module names are his `g_ema` keys, so `filter_state` only picks `g_ema` out of the file;
-`detect` reads the constructor arguments back from the keys and shapes.
+Our module names are his `g_ema` keys, so importing is detect + filter (the host's
+`translate.hub.importers`): `flat_state` unwraps `g_ema` with the latent_avg beside it,
+`detect` reads the constructor arguments back from the keys and shapes, and `filter_state`
+only completes the mean latent. `IMPORTER` is what the plugin registers.
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from typing import Any
 import torch
 
 from translate.errors import WeightsError
+from translate.hub.importers import Importer
 from translate.hub.reading import find_state_dict, read_checkpoint
 from translate_faces.stylegan2 import SIZES, StyleGAN2Generator
 
-__all__ = ["convert", "detect", "expected_shapes", "filter_state", "flat_state", "load_generator"]
+__all__ = ["IMPORTER", "convert", "detect", "expected_shapes", "filter_state", "flat_state",
+           "load_generator", "split_checkpoint"]
 
 _MAPPING = re.compile(r"style\.(\d+)\.weight")
 _TO_RGB = re.compile(r"to_rgbs\.(\d+)\.conv\.weight")
@@ -46,11 +50,12 @@ def expected_shapes(config: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
 
 
 def detect(state: Mapping[str, Any]) -> dict[str, int] | None:
-    """size, style_dim, n_mlp and channel_multiplier of a rosinality `g_ema` state, or None.
+    """image_size, latent_dim, mapping_layers, channel_multiplier of a `g_ema` state, or None.
 
-    None unless every key and shape is exactly what that configuration has (a latent_avg
-    entry aside), so a DCGAN, a SWAGAN (12-channel ToRGBs) or a truncated file is no match.
-    Below 64x64 the channel multiplier changes no shape; rosinality's default, 2, is given.
+    (His size, style_dim, n_mlp and channel_multiplier.) None unless every key and shape is
+    exactly what that configuration has (a latent_avg entry aside), so a DCGAN, a SWAGAN
+    (12-channel ToRGBs) or a truncated file is no match. Below 64x64 the channel multiplier
+    changes no shape; rosinality's default, 2, is given.
     """
     shapes = {key: tuple(value.shape) for key, value in state.items()
               if isinstance(value, torch.Tensor) and key != LATENT_AVG}
@@ -58,21 +63,20 @@ def detect(state: Mapping[str, Any]) -> dict[str, int] | None:
     levels = sum(1 for key in shapes if _TO_RGB.fullmatch(key))
     if not mapping or mapping != list(range(1, len(mapping) + 1)):
         return None
-    size = 4 * 2**levels
-    style_dim = shapes["style.1.weight"][0]
-    if size not in SIZES:
+    image_size = 4 * 2**levels
+    if image_size not in SIZES:
         return None
     channel_multiplier = 2
-    if size >= 64:  # to_rgbs.3 is the 64x64 ToRGB: 256 * channel_multiplier inputs
+    if image_size >= 64:  # to_rgbs.3 is the 64x64 ToRGB: 256 * channel_multiplier inputs
         channel_multiplier, remainder = divmod(shapes["to_rgbs.3.conv.weight"][2], 256)
         if remainder or channel_multiplier not in (1, 2):
             return None
-    config = {"size": size, "style_dim": style_dim, "n_mlp": len(mapping),
-              "channel_multiplier": channel_multiplier}
+    config = {"image_size": image_size, "latent_dim": shapes["style.1.weight"][0],
+              "mapping_layers": len(mapping), "channel_multiplier": channel_multiplier}
     return config if expected_shapes(config) == shapes else None
 
 
-def filter_state(checkpoint: Any) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+def split_checkpoint(checkpoint: Any) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
     """The generator state and the recorded mean latent from what read_checkpoint returned.
 
     Takes the EMA generator (`g_ema`, the one his scripts sample from; `g` only when a file
@@ -90,35 +94,44 @@ def filter_state(checkpoint: Any) -> tuple[dict[str, torch.Tensor], torch.Tensor
 
 
 def flat_state(checkpoint: Any) -> dict[str, torch.Tensor]:
-    """filter_state's two results in one dict: the g_ema keys, plus latent_avg if recorded.
+    """split_checkpoint's two results in one dict: the g_ema keys, plus latent_avg if recorded.
 
-    For readers that pass a single state dict along (the host's importers unwrap g_ema and
-    would drop the latent_avg beside it); detect ignores the extra key, convert uses it.
+    The importer's `unwrap`: the host's default unwrapping would keep g_ema and drop the
+    latent_avg beside it. detect ignores the extra key; filter_state uses it.
     """
-    state, latent_avg = filter_state(checkpoint)
+    state, latent_avg = split_checkpoint(checkpoint)
     return state if latent_avg is None else {**state, LATENT_AVG: latent_avg}
 
 
-def convert(checkpoint: Any, *, label: str = "checkpoint"
-            ) -> tuple[dict[str, int], dict[str, torch.Tensor]]:
-    """(constructor arguments, full state dict) ready for `load_state_dict(strict=True)`.
+def filter_state(state: Mapping[str, torch.Tensor], *,
+                 label: str = "checkpoint") -> dict[str, torch.Tensor]:
+    """A flat state (flat_state's) as StyleGAN2Generator loads it with strict=True.
 
     A file without latent_avg (training checkpoints) gets rosinality's estimate: the mean of
     the mapping network over MEAN_LATENT_SAMPLES seeded latents.
     """
-    state, latent_avg = filter_state(checkpoint)
     config = detect(state)
     if config is None:
         raise WeightsError(f"{label}: not a StyleGAN2 generator in rosinality's layout "
                            "(stylegan2-pytorch g_ema keys and shapes)")
+    latent_avg = state.get(LATENT_AVG)
+    state = {key: value for key, value in state.items() if key != LATENT_AVG}
     if latent_avg is None:
         model = StyleGAN2Generator(**config)
         model.load_state_dict(state, strict=False)  # everything but latent_avg, checked above
         latent_avg = model.estimate_mean_latent().clone()
-    elif latent_avg.shape != (config["style_dim"],):
+    latent_avg = latent_avg.detach().float().flatten()
+    if latent_avg.shape != (config["latent_dim"],):
         raise WeightsError(f"{label}: latent_avg has shape {tuple(latent_avg.shape)}, expected "
-                           f"({config['style_dim']},)")
-    return config, {**state, LATENT_AVG: latent_avg}
+                           f"({config['latent_dim']},)")
+    return {**state, LATENT_AVG: latent_avg}
+
+
+def convert(checkpoint: Any, *, label: str = "checkpoint"
+            ) -> tuple[dict[str, int], dict[str, torch.Tensor]]:
+    """(constructor arguments, full state dict) ready for `load_state_dict(strict=True)`."""
+    state = filter_state(flat_state(checkpoint), label=label)
+    return detect(state), state
 
 
 def load_generator(path: str | Path) -> StyleGAN2Generator:
@@ -127,3 +140,26 @@ def load_generator(path: str | Path) -> StyleGAN2Generator:
     model = StyleGAN2Generator(**config)
     model.load_state_dict(state, strict=True)
     return model.eval()
+
+
+
+def _detect_architecture(state: Mapping[str, Any]) -> dict[str, Any] | None:
+    found = detect(state)
+    return None if found is None else {"arch": "stylegan2", **found}
+
+
+def _filter_generator(state: Mapping[str, torch.Tensor], config: Any,
+                      role: str) -> dict[str, torch.Tensor]:
+    return {f"G.{key}": value for key, value in filter_state(state).items()}
+
+
+IMPORTER = Importer(
+    translator="faces",
+    description="rosinality stylegan2-pytorch files: converted releases "
+                "(stylegan2-ffhq-config-f.pt: g_ema and latent_avg) and train.py checkpoints "
+                "(NNNNNN.pt: g_ema read, mean latent estimated); NVlabs .pkl files are refused: "
+                "convert them with his convert_weight.py first",
+    detect=_detect_architecture,
+    filter=_filter_generator,
+    unwrap=flat_state,
+)

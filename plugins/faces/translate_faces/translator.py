@@ -1,30 +1,34 @@
-"""faces: draw faces nobody has, from a hundred bundled photos on a CPU or CelebA on a GPU."""
+"""faces: draw faces nobody has, from a hundred bundled photos on a CPU or CelebA on a GPU.
+
+Two architectures: `dcgan` (the default and the starter), which trains here from a hundred
+faces, and `stylegan2`, NVIDIA's StyleGAN2 config F, which is pretrained only: its weights
+come from rosinality's files (`translate import faces`, `translate pull stylegan2-ffhq-1024`).
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from importlib.resources import files
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import albumentations as A
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from scipy.stats import mannwhitneyu
-from sklearn.svm import SVC
-from torchvision.transforms.functional import gaussian_blur
-from torchvision.utils import make_grid
 
-from translate import Batch, Losses, Networks, Param, Task, TrainConfig, Translator
+from translate import Architecture, Batch, Losses, Networks, Param, Task, TrainConfig, Translator
+from translate.config import AT_LEAST_1, NOT_NEGATIVE, POSITIVE, Range
 from translate.data.pipeline import ImageDataset
-from translate.data.sources import InMemorySource, Source, Subset
-from translate.engine.samples import tensor_to_pil
+from translate.data.source import InMemorySource, Source, Subset
+from translate.data.tensors import tensor_to_pil
 from translate.engine.watch import discriminator_accuracy
 from translate.errors import ConfigError
+from translate.evaluation import in_chunks, stack_items
 from translate.losses import discriminator_loss, generator_loss
-from translate.metrics import mean_pairwise_distance, nearest_distances, pixels, stack
+from translate.metrics import mean_pairwise_distance, nearest_distances, pixels
 from translate_faces.model import (
     AUGMENTATIONS,
     RESOLUTIONS,
@@ -34,34 +38,51 @@ from translate_faces.model import (
     r1_penalty,
     slerp,
 )
+from translate_faces.stylegan2 import CHUNK_PIXELS, SIZES, StyleGAN2Generator
+
+# torchvision, scikit-learn and SciPy are imported where they are used: `translate list`
+# imports this module, and those three would treble the time it takes.
+
+# Images drawn at once: 256 for the DCGAN, and for StyleGAN2 as many as CHUNK_PIXELS allows
+# (4 at 1024x1024), so that memory stays bounded however many faces are asked for.
+MAX_CHUNK = 256
+# Faces are judged at most this size: the held-out LFW faces are 25x25 photos, and 500
+# samples at 1024x1024 would not fit in memory as one batch.
+JUDGED_SIZE = 128
 
 
 @dataclass(kw_only=True)
 class FacesConfig(TrainConfig):
-    image_size: int = 32  # 32, 64 or 128; non-square images are centre-cropped first
-    channels: int = 1  # 1 = greyscale (the bundled LFW faces), 3 = RGB (CelebA, FFHQ, ...)
-    latent_dim: int = 64  # size of the Gaussian latent vector z
-    width: int = 32  # channels of G's last and D's first layer; doubling at each coarser level
+    image_size: Annotated[int, Range(8, 1024)] = 32  # dcgan: 32, 64 or 128; stylegan2: 8-1024, 2^n
+    channels: int = 1  # dcgan: 1 = greyscale (the bundled LFW faces), 3 = RGB; stylegan2 is RGB
+    latent_dim: Annotated[int, AT_LEAST_1] = 64  # size of the Gaussian latent z (stylegan2: and w)
+    width: Annotated[int, AT_LEAST_1] = 32  # dcgan: G's last and D's first channels, x2 per level
+    # The next three are StyleGAN2's (rosinality's n_mlp, channel_multiplier, lr_mlp); it is
+    # pretrained only: import or pull its weights, `translate train` refuses arch=stylegan2.
+    mapping_layers: Annotated[int, AT_LEAST_1] = 8  # stylegan2 (pretrained only): z -> w MLP layers
+    channel_multiplier: Annotated[int, Range(1, 2)] = 2  # stylegan2 (pretrained only): 2 = config F
+    mapping_lr_mul: Annotated[float, POSITIVE] = 0.01  # stylegan2, pretrained only: mapping lr mul
     loss: Literal["hinge", "nonsaturating"] = "hinge"  # adversarial loss (translate.losses)
     diffaugment: str = "color,translation,cutout"  # DiffAugment on everything D sees ("" = off)
-    r1_gamma: float = 0.0  # weight of the R1 penalty on D's gradient at real images (0 = off)
+    r1_gamma: Annotated[float, NOT_NEGATIVE] = 0.0  # weight of an R1 gradient penalty on D (0=off)
     flip: bool = True  # mirror training faces at random: a mirrored face is still a face
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.image_size not in RESOLUTIONS:
-            raise ConfigError(f"image_size must be one of {', '.join(map(str, RESOLUTIONS))}, "
+        if self.arch == "stylegan2":
+            if self.image_size not in SIZES:
+                raise ConfigError(f"image_size must be a power of two from 8 to 1024 for "
+                                  f"stylegan2, got {self.image_size}")
+        elif self.image_size not in RESOLUTIONS:
+            raise ConfigError(f"image_size must be one of {', '.join(map(str, RESOLUTIONS))} "
+                              f"for dcgan (stylegan2: a power of two from 8 to 1024), "
                               f"got {self.image_size}")
         if self.channels not in (1, 3):
             raise ConfigError(f"channels must be 1 (greyscale) or 3 (RGB), got {self.channels}")
-        if self.latent_dim < 1 or self.width < 1:
-            raise ConfigError("latent_dim and width must be at least 1")
         unknown = [p for p in self.augment_policy if p not in AUGMENTATIONS]
         if unknown:
             raise ConfigError(f"diffaugment: unknown {', '.join(unknown)}; "
                               f"use a comma-separated subset of {','.join(AUGMENTATIONS)}")
-        if self.r1_gamma < 0:
-            raise ConfigError(f"r1_gamma must not be negative, got {self.r1_gamma}")
 
     @property
     def augment_policy(self) -> tuple[str, ...]:
@@ -78,12 +99,16 @@ PRESETS: dict[str, dict[str, Any]] = {
              "batch_size": 64, "r1_gamma": 0.1, "lr_decay_fraction": 0.1, "workers": 8,
              "sample_every": 2000, "checkpoint_every": 2000, "log_every": 100},
 }
+PRETRAINED_ONLY = ("stylegan2 is pretrained only (no discriminator or training recipe here): "
+                   "import weights with `translate import faces FILE --out DIR` or pull them "
+                   "(`translate pull stylegan2-ffhq-1024`)")
 
 
 class FacesTranslator(Translator):
     name = "faces"
     task = Task.UNCONDITIONAL
-    description = "Draws faces of people who do not exist (an unconditional DCGAN)."
+    description = ("Draws faces of people who do not exist: a DCGAN that trains here, or a "
+                   "pretrained StyleGAN2.")
     Config = FacesConfig
     presets = PRESETS
     datasets = ("lfw", "folder", "hf")
@@ -94,26 +119,42 @@ class FacesTranslator(Translator):
         Param(name="count", kind="int", default=16, low=1, high=256, help="How many faces."),
         Param(name="seed", kind="seed", default=0, help="Same seed, same faces."),
         Param(name="truncation", kind="float", default=1.0, low=0.0, high=1.0,
-              help="Latent scale: 1 = full variety; lower gives more typical faces, 0 the "
-                   "average one."),
+              help="1 = full variety; lower gives more typical faces, 0 the average one."),
         Param(name="walk_to", kind="seed", default=1,
               help="With walk steps >= 2: the seed whose first face the walk ends at."),
         Param(name="walk_steps", kind="int", default=0, low=0, high=32,
-              help="0 = a set of faces; N >= 2 = one strip of N faces walking from the first "
-                   "face of seed to that of walk to."),
+              help="0 = a set of faces; N >= 2 = N faces walking from the first face of seed "
+                   "to that of walk to (dcgan: one strip; stylegan2: N full-size frames)."),
     )
     output = "images"
     starter_weights = files("translate_faces") / "starter"
+    curated = files("translate_faces") / "curated.json"
+    architectures = {
+        "dcgan": Architecture(Generator, description=(
+            "a data-efficient DCGAN (spectral-norm critic, DiffAugment) that trains from a "
+            "hundred faces on a CPU: the starter")),
+        "stylegan2": Architecture(StyleGAN2Generator, description=(
+            "StyleGAN2 config F (Karras et al. 2020) in rosinality's stylegan2-pytorch layout, "
+            "pretrained only: import or pull its weights (FFHQ at 1024x1024)")),
+    }
 
     config: FacesConfig
 
+    @classmethod
+    def inputs_for(cls, config: TrainConfig) -> tuple[Param, ...]:
+        """StyleGAN2 faces are large and slow on a CPU: the demo offers a few, one at first."""
+        if config.arch != "stylegan2":
+            return cls.inputs
+        fewer = {"count": {"default": 1, "high": 16}, "walk_steps": {"high": 16}}
+        return tuple(replace(p, **fewer.get(p.name, {})) for p in cls.inputs)
+
     def build_generators(self) -> dict[str, torch.nn.Module]:
-        c = self.config
-        return {"G": Generator(latent_dim=c.latent_dim, width=c.width, image_size=c.image_size,
-                               channels=c.channels)}
+        return {"G": self.build_network()}
 
     def build_discriminators(self) -> dict[str, torch.nn.Module]:
         c = self.config
+        if c.arch == "stylegan2":
+            raise ConfigError(PRETRAINED_ONLY)
         return {"D": Discriminator(width=c.width, image_size=c.image_size, channels=c.channels)}
 
     def make_dataset(self, source: Source, *, train: bool) -> torch.utils.data.Dataset:
@@ -123,7 +164,7 @@ class FacesTranslator(Translator):
 
     @property
     def mode(self) -> Literal["L", "RGB"]:
-        return "L" if self.config.channels == 1 else "RGB"
+        return "L" if self.config.channels == 1 and self.config.arch == "dcgan" else "RGB"
 
     # ---- training ---------------------------------------------------------------------------
 
@@ -164,41 +205,71 @@ class FacesTranslator(Translator):
         return torch.randn(count, self.config.latent_dim,
                            generator=torch.Generator().manual_seed(seed))
 
-    @torch.no_grad()
-    def draw(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
-        """Latents (N, latent_dim) -> images (N, C, H, W) in [-1, 1], in batches of 256.
+    @property
+    def chunk(self) -> int:
+        """Images generated at once."""
+        return min(MAX_CHUNK, max(1, CHUNK_PIXELS // self.config.image_size**2))
 
-        Truncation scales z towards the mean latent (0 for a Gaussian): the truncation trick
-        of Brock et al. 2018 (https://arxiv.org/abs/1809.11096) in its scaling form, trading
-        variety for typical, cleaner faces.
+    @torch.no_grad()
+    def draw(self, z: torch.Tensor, truncation: float = 1.0, *,
+             then: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+        """Latents (N, latent_dim) -> images (N, C, H, W) in [-1, 1] on the CPU, in chunks.
+
+        Truncation trades variety for typical, cleaner faces: the DCGAN scales z towards 0,
+        StyleGAN2 pulls w towards its mean latent. `then` runs on each chunk (`shrunk`).
         """
-        if not 0.0 <= truncation <= 1.0:
-            raise ConfigError(f"truncation must be in [0, 1], got {truncation}")
-        z = z * truncation
-        return torch.cat([self.generators.G(part.to(self.device)).float().cpu()
-                          for part in z.split(256)])
+        def generate(part: torch.Tensor) -> torch.Tensor:
+            images = self.generators.G(part, truncation=truncation).float()
+            return images if then is None else then(images)
+
+        return in_chunks(generate, z, size=self.chunk, device=self.device)
 
     def infer(self, *, count: int = 16, seed: int = 0, truncation: float = 1.0,
               walk_to: int = 1, walk_steps: int = 0) -> list[Image.Image]:
+        if not 0.0 <= truncation <= 1.0:
+            raise ConfigError(f"truncation must be in [0, 1], got {truncation}")
         if walk_steps == 1 or walk_steps < 0:
             raise ConfigError(f"walk_steps must be 0 (no walk) or at least 2, got {walk_steps}")
-        if walk_steps:
+        if count < 1 and not walk_steps:
+            raise ConfigError(f"count must be at least 1, got {count}")
+        G = self.generators.G
+        if walk_steps and self.config.arch == "stylegan2":  # full-size frames, straight in W
+            path = G.walk_path(seed, walk_to, walk_steps, truncation=truncation)
+            return [face for part in path.split(self.chunk)
+                    for face in tensor_to_pil(G.render(part))]
+        if walk_steps:  # one strip along the great circle between the two z
+            from torchvision.utils import make_grid
+
             path = slerp(self.latents(1, seed)[0], self.latents(1, walk_to)[0], walk_steps)
             strip = make_grid(self.draw(path, truncation), nrow=walk_steps, padding=2,
                               pad_value=1.0)
             return tensor_to_pil(strip[: self.config.channels][None])
-        if count < 1:
-            raise ConfigError(f"count must be at least 1, got {count}")
-        return tensor_to_pil(self.draw(self.latents(count, seed), truncation))
+        # A chunk at a time into 8-bit pictures: 256 faces at 1024x1024 stay 3 MB each.
+        return [face for z in self.latents(count, seed).split(self.chunk)
+                for face in tensor_to_pil(self.draw(z, truncation))]
+
+    def card_notes(self, metrics: Mapping[str, float]) -> str:
+        if self.config.arch != "stylegan2":
+            return ""
+        c = self.config
+        return (f"A StyleGAN2 config-F generator (Karras et al. 2020, "
+                f"https://arxiv.org/abs/1912.04958) at {c.image_size}x{c.image_size}, imported "
+                "from rosinality's stylegan2-pytorch layout; gan-translate does not train it. "
+                "Truncation pulls w towards the mean latent stored with the weights.")
 
     # ---- judging ------------------------------------------------------------------------------
 
+    @property
+    def judged_size(self) -> int:
+        return min(self.config.image_size, JUDGED_SIZE)
+
     def images(self, source: Source, *, limit: int) -> torch.Tensor:
-        """Up to `limit` records of source, evenly spread, as (N, C, H, W) in [-1, 1]."""
+        """Up to `limit` records of source, evenly spread, as (N, C, S, S) in [-1, 1], S the
+        judged size."""
         if len(source) > limit:
             source = Subset(source, np.linspace(0, len(source) - 1, limit).round().astype(int),
                             "evaluated")
-        return stack(self.make_dataset(source, train=False))[0]
+        return stack_items(ImageDataset(source, size=self.judged_size, mode=self.mode))["image"]
 
     @torch.no_grad()
     def evaluate(self, heldout: Source, train: Source, *, samples: int = 500) -> dict[str, float]:
@@ -206,13 +277,14 @@ class FacesTranslator(Translator):
 
         Only held-out faces judge: the face/non-face classifier is trained on them and the 100
         non-faces of lfw_subset, never on anything G was trained on, so its verdict on the
-        training faces (which it never saw) is the ceiling a perfect G could reach.
+        training faces (which it never saw) is the ceiling a perfect G could reach. Samples
+        larger than JUDGED_SIZE are shrunk to it (area averaging) as they are drawn.
         """
         from translate.metrics.frechet import frechet_distance
 
         real = self.images(heldout, limit=1000)
         train_images = self.images(train, limit=5000)
-        fake = self.draw(self.latents(samples, seed=12345))
+        fake = self.draw(self.latents(samples, seed=12345), then=shrunk)
         noise = blurred_noise(len(fake), like=real, seed=12345)
         is_face = face_classifier(real, self.images(non_faces(), limit=100))
 
@@ -248,6 +320,13 @@ class FacesTranslator(Translator):
 # ---- the judges -----------------------------------------------------------------------------
 
 
+def shrunk(images: torch.Tensor) -> torch.Tensor:
+    """(N, C, S, S) -> at most JUDGED_SIZE square, by area averaging (smaller ones as they are)."""
+    if images.shape[-1] <= JUDGED_SIZE:
+        return images
+    return F.interpolate(images, size=(JUDGED_SIZE, JUDGED_SIZE), mode="area")
+
+
 def non_faces() -> Source:
     """The 100 non-face patches that scikit-image's lfw_subset holds after its 100 faces."""
     from skimage.data import lfw_subset
@@ -278,6 +357,8 @@ def face_classifier(faces: torch.Tensor, others: torch.Tensor):
     Faces are doubled by mirroring (few held-out faces), and classes are weighted so that
     20 faces against 100 non-faces still counts both equally.
     """
+    from sklearn.svm import SVC
+
     positives = _face_features(torch.cat([faces, faces.flip(3)]))
     negatives = _face_features(others)
     features = np.concatenate([positives, negatives])
@@ -299,6 +380,8 @@ def copying_z(generated: np.ndarray, heldout: np.ndarray) -> float:
     About 0 when samples sit as far from the training set as unseen real faces do; markedly
     negative (Meehan et al. flag below -3 or so) when G reproduces its training images.
     """
+    from scipy.stats import mannwhitneyu
+
     u = mannwhitneyu(generated, heldout, alternative="two-sided").statistic
     n, m = len(generated), len(heldout)
     return float((u - n * m / 2) / np.sqrt(n * m * (n + m + 1) / 12))
@@ -307,6 +390,8 @@ def copying_z(generated: np.ndarray, heldout: np.ndarray) -> float:
 def blurred_noise(count: int, *, like: torch.Tensor, seed: int) -> torch.Tensor:
     """Blurred uniform noise with the real faces' mean and spread: a generator that learned
     smooth blobs of the right brightness, but no faces."""
+    from torchvision.transforms.functional import gaussian_blur
+
     generator = torch.Generator().manual_seed(seed)
     _, channels, height, width = like.shape
     noise = torch.rand(count, channels, height, width, generator=generator)
