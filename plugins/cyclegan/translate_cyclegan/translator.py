@@ -107,6 +107,7 @@ class CycleGANTranslator(Translator):
     renamed_fields = {"directions": "direction", "disc_width": "d_width",
                       "disc_layers": "d_layers", "lambda_cycle": "cycle_weight",
                       "lambda_identity": "identity_weight"}
+    max_output_pixels = 4_194_304  # 2048x2048: about a minute on 2 CPU cores
 
     config: CycleGANConfig
 

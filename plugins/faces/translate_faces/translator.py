@@ -96,13 +96,15 @@ class FacesTranslator(Translator):
               help="Latent scale: 1 = full variety; lower gives more typical faces, 0 the "
                    "average one."),
         Param(name="walk_to", kind="seed", default=1,
-              help="With walk steps >= 2: the seed whose first face the walk ends at."),
+              help="With walk steps >= 2: the seed whose first face the walk ends at.",
+              demo="advanced"),
         Param(name="walk_steps", kind="int", default=0, low=0, high=32,
               help="0 = a set of faces; N >= 2 = one strip of N faces walking from the first "
                    "face of seed to that of walk to."),
     )
     output = "images"
     starter_weights = files("translate_faces") / "starter"
+    examples = files("translate_faces") / "examples"  # settings only: faces takes no image
 
     config: FacesConfig
 

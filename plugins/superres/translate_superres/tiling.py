@@ -6,6 +6,9 @@ context) is written into the uint8 output, so peak device memory depends on the 
 size alone and host memory on the output size. With enough context every output pixel
 sees (nearly) the neighbourhood it would see untiled, which is why the seams vanish:
 this is the scheme of Real-ESRGAN's `tile`/`tile_pad` options, without blending.
+
+Each finished tile is reported to `translate.progress` (the demo's progress bar); a request
+past its time limit stops there, at a tile boundary.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 import torch
 
 from translate.nn import crop_to, pad_to_multiple
+from translate.progress import report
 
 Upscaler = Callable[[torch.Tensor], torch.Tensor]
 
@@ -53,21 +57,26 @@ def upscale_tiled(net: Upscaler, image: torch.Tensor, *, scale: int, tile: int, 
     # untiled pass sees; tiles and context in whole multiples keep pixel-unshuffle aligned.
     padded, _ = pad_to_multiple(image, multiple)
     if tile <= 0 or (height <= tile and width <= tile):
-        return _to_uint8(crop_to(run(padded), (height * scale, width * scale)))
+        report(0, 1)
+        whole = _to_uint8(crop_to(run(padded), (height * scale, width * scale)))
+        report(1, 1)
+        return whole
     tile, overlap = -(-tile // multiple) * multiple, -(-overlap // multiple) * multiple
     full_h, full_w = padded.shape[-2:]
     output = np.empty((height * scale, width * scale, channels), np.uint8)
-    for top in range(0, height, tile):
-        for left in range(0, width, tile):
-            bottom, right = min(top + tile, full_h), min(left + tile, full_w)
-            # Context on each side, clipped at the image border (where untiled has none either).
-            y0, x0 = max(top - overlap, 0), max(left - overlap, 0)
-            y1, x1 = min(bottom + overlap, full_h), min(right + overlap, full_w)
-            out = run(padded[..., y0:y1, x0:x1])
-            # The core, less any of the image-wide padding it holds.
-            keep_h, keep_w = min(bottom, height) - top, min(right, width) - left
-            core = out[..., (top - y0) * scale:(top - y0 + keep_h) * scale,
-                       (left - x0) * scale:(left - x0 + keep_w) * scale]
-            output[top * scale:(top + keep_h) * scale,
-                   left * scale:(left + keep_w) * scale] = _to_uint8(core)
+    corners = [(top, left) for top in range(0, height, tile) for left in range(0, width, tile)]
+    for done, (top, left) in enumerate(corners):
+        report(done, len(corners))
+        bottom, right = min(top + tile, full_h), min(left + tile, full_w)
+        # Context on each side, clipped at the image border (where untiled has none either).
+        y0, x0 = max(top - overlap, 0), max(left - overlap, 0)
+        y1, x1 = min(bottom + overlap, full_h), min(right + overlap, full_w)
+        out = run(padded[..., y0:y1, x0:x1])
+        # The core, less any of the image-wide padding it holds.
+        keep_h, keep_w = min(bottom, height) - top, min(right, width) - left
+        core = out[..., (top - y0) * scale:(top - y0 + keep_h) * scale,
+                   (left - x0) * scale:(left - x0 + keep_w) * scale]
+        output[top * scale:(top + keep_h) * scale,
+               left * scale:(left + keep_w) * scale] = _to_uint8(core)
+    report(len(corners), len(corners))
     return output
