@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from translate import Batch, Losses, Networks, Param, Task, TrainConfig, Translator
+from translate import Architecture, Batch, Losses, Networks, Param, Task, TrainConfig, Translator
 from translate.data.images import check_pixels, to_mode
 from translate.data.sources import Source
 from translate.errors import ConfigError, WeightsError
@@ -148,6 +148,9 @@ class SuperResTranslator(Translator):
         Param(name="precision", kind="choice", choices=("auto", "fp32", "fp16", "bf16"),
               default="auto", help="auto: fp16 on CUDA, fp32 on the CPU.", demo="advanced"),
     )
+    # Declared so that host v2 accepts the config's `arch` switch (build_generators reads it).
+    architectures = {"rrdbnet": Architecture(RRDBNet),
+                     "srvgg": Architecture(SRVGGNetCompact, {"channels": 3})}
     starter_weights = STARTER
     examples = files("translate_superres") / "examples"  # held-out chelsea, public-domain astronaut
     # 2048x2048 out (a 512x512 photo at x4): about a minute on 2 CPU cores (15 s a megapixel).
