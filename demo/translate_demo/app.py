@@ -64,6 +64,7 @@ TASK_ORDER = (Task.SUPER_RESOLUTION, Task.INPAINTING, Task.PAIRED, Task.UNPAIRED
 EDITOR_MAX_SIDE = 8192  # WebGL's usual texture limit: larger photos cannot be painted on
 BRUSH = ("#ff0066", 0.6)  # the mask brush: a colour no photo is likely to hide, see-through
 EXAMPLE_IMAGES = (".png", ".jpg", ".jpeg", ".webp")
+NO_CHOICE = [("none found", "")]  # a tab with no weights still has a value to send
 INTRO = """# gan-translate
 Small image-to-image GANs at work: upscale a photo, paint out what should not be there, turn
 a photo into a sketch or a painting, or draw faces and digits that never existed.
@@ -114,11 +115,12 @@ def build_demo(registry: Registry | None = None, *, device: str = "auto",
                     tabs[-1].build()
         for tab in tabs:
             tab.load_events(demo)
-    with demo.route("Model card", "card", show_in_navbar=False):
-        gr.Markdown("[← back to the demo](./)")
-        card = gr.Markdown("Loading the model card…", elem_id="card")
-        demo.load(_show_card({tab.cls.name: tab for tab in tabs}), None, card,
-                  api_visibility="private", queue=False)
+    if tabs:
+        with demo.route("Model card", "card", show_in_navbar=False):
+            gr.Markdown("[← back to the demo](./)")
+            card = gr.Markdown("Loading the model card…", elem_id="card")
+            demo.load(_show_card({tab.cls.name: tab for tab in tabs}), None, card,
+                      api_visibility="private", queue=False)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     return demo
 
@@ -200,8 +202,8 @@ class TabHandlers:
                     elem_id=f"{self.name}-about")
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=340):
-                self.weights = gr.Dropdown(choices=labelled(entries),
-                                           value=default.name if default else None,
+                self.weights = gr.Dropdown(choices=labelled(entries) or NO_CHOICE,
+                                           value=default.name if default else "",
                                            label="Weights", elem_id=f"{self.name}-weights",
                                            info="The starter, your training runs and models "
                                                 "you imported or pulled.")
@@ -410,7 +412,7 @@ class TabHandlers:
         entries = self.choices.entries()
         default = self.choices.default(entries)
         if default is None:
-            return [gr.update(choices=[], value=None), f"**Weights:** {no_weights(self.cls)}",
+            return [gr.update(choices=NO_CHOICE, value=""), f"**Weights:** {no_weights(self.cls)}",
                     *[gr.update() for _ in self._visible]]
         return [gr.update(choices=labelled(entries), value=default.name),
                 *self.select(default.name)]

@@ -20,7 +20,7 @@ from translate.engine.samples import tensor_to_pil
 SHORT_SIDE = 256  # a result is enlarged until its short side is at least this...
 LONG_SIDE = 1100  # ...unless that would make its long side wider than this
 TILE_SIDE = 96  # each picture of a set is enlarged to at least this, a readable face or digit
-MAX_COLUMNS = 8  # a set wraps into rows of at most this many
+MAX_COLUMNS = 16  # a set wraps into rows of at most this many (about a square)
 GAP = 2  # pixels between the pictures of a set (before enlarging)
 
 

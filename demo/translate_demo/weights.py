@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import re
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
-from translate.config import config_from_dict
 from translate.errors import TranslateError, WeightsError
 from translate.hub import catalog
 from translate.hub.catalog import Description, Entry
-from translate.hub.pretrained import from_pretrained, read_meta
+from translate.hub.layout import read_meta
+from translate.hub.pretrained import from_pretrained
 from translate.translator import Param, Translator
 
 CACHED_MODELS = 12  # loaded models kept; the least recently used goes first
@@ -132,7 +133,9 @@ def offered_inputs(cls: type[Translator], entry: Entry | None) -> tuple[Param, .
     if entry is None or entry.kind == "hub":
         return cls.inputs
     try:
-        config = config_from_dict(cls.Config, read_meta(entry.location)["config"])
+        with warnings.catch_warnings():  # unknown keys: loading the weights says so
+            warnings.simplefilter("ignore")
+            config = cls.config_from_meta(read_meta(entry.location))
     except (TranslateError, KeyError, TypeError):
         return cls.inputs  # running the tab reports what is wrong with the weights
     return cls.inputs_for(config)
@@ -144,7 +147,8 @@ def offered_inputs(cls: type[Translator], entry: Entry | None) -> tuple[Param, .
 def weights_line(cls: type[Translator], entry: Entry, info: Description,
                  model: Translator | None = None) -> str:
     """Markdown: which weights, how big, trained on what, how good, and a link to the card."""
-    arch = info.arch or (_network_names(model) if model is not None else None)
+    arch = info.arch or (getattr(model.config, "arch", "") or _network_names(model)
+                         if model is not None else None)
     facts = [f"**Weights: {entry.name}**"]
     if arch:
         facts.append(f"`{arch}`")

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from translate.errors import WeightsError
+from translate.hub.layout import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME
 from translate.paths import translate_home
 
 if TYPE_CHECKING:
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CONFIG_NAME = "config.json"  # as translate.hub.pretrained; kept here so listing imports no torch
-WEIGHTS_NAME = "model.safetensors"
 STARTER = "starter"  # the bundled starter's entry name
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # a safetensors header larger than this is not believed
 # Tensors that are state, not learned parameters: norm statistics, spectral-norm vectors.
@@ -98,7 +97,7 @@ def describe(folder: str | Path) -> Description:
     command = str(made.get("command") or "")
     metrics = {k: float(v) for k, v in _block(meta, "metrics").items()
                if isinstance(v, int | float) and not isinstance(v, bool)}
-    card = folder / "README.md"
+    card = folder / CARD_NAME
     return Description(
         name=str(meta.get("name") or made.get("repo_id") or folder.name),
         translator=meta["translator"],
