@@ -316,8 +316,10 @@ class TabHandlers:
                 if cls.compare_in_demo:
                     result = before_after(next(params[p.name] for p in cls.inputs
                                                if p.kind == "image"), images[0])
-                else:
+                elif cls.output == "images":  # a set the model drew: readable at any size
                     result = for_display(images)
+                else:  # a translation: exactly what the model made, at the upload's size
+                    result = images[0]
                 OUTCOMES.put(key, Outcome(seconds=time.perf_counter() - started, loaded=loaded))
                 return result
             except TranslateError as error:
@@ -503,14 +505,17 @@ def _to_params(cls: type[Translator], values: dict[str, Any],
                offered: tuple[Param, ...]) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
     """Widget values -> infer keyword arguments (images decoded), and the images' sizes.
 
-    Inputs these weights do not offer are left out, so the translator's defaults apply.
+    Inputs these weights do not offer are left out unless set, so the defaults apply.
     """
     offered_names = {p.name for p in offered}
     params: dict[str, Any] = {}
     for param in cls.inputs:
-        if param.name not in values or param.name not in offered_names:
-            continue  # an image painted over in the mask editor (filled in below), or not offered
+        if param.name not in values:
+            continue  # an image painted over in the mask editor: filled in below
         value = values[param.name]
+        if param.name not in offered_names and value in (None, param.default):
+            continue  # a hidden widget these weights cannot use; anything else is passed on,
+            # so the translator says why it cannot be done
         if param.kind == "image":
             if not value:
                 raise TranslateError(f"upload an image for {param.name!r}")

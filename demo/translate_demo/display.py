@@ -1,8 +1,9 @@
 """Results as a visitor sees them: small generated images enlarged pixel-exact, grids wrapped.
 
 Nothing here changes a pixel's value: enlargement repeats pixels (nearest neighbour), so a
-16x16 digit shown at 96x96 is still exactly the 16x16 digit the model drew. Photos (a
-translation, an upscaled image) are never enlarged; they are large enough already.
+16x16 digit shown at 96x96 is still exactly the 16x16 digit the model drew. Only what a
+model draws from nothing is enlarged; a translation is shown, and downloaded, at the size
+of the upload it was made from.
 """
 
 from __future__ import annotations
