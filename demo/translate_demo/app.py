@@ -201,7 +201,9 @@ class TabHandlers:
         gr.Markdown(f"**{cls.task.value.capitalize()}.** {cls.description}",
                     elem_id=f"{self.name}-about")
         with gr.Row(equal_height=False):
-            with gr.Column(scale=2, min_width=340):
+            # A drawn set (a walk of faces is one wide strip) gets the wider result column.
+            drawn = cls.output == "images"
+            with gr.Column(scale=1 if drawn else 2, min_width=340):
                 self.weights = gr.Dropdown(choices=labelled(entries) or NO_CHOICE,
                                            value=default.name if default else "",
                                            label="Weights", elem_id=f"{self.name}-weights",
@@ -231,7 +233,7 @@ class TabHandlers:
                                                                    param.name in offered)
                 self.widgets = {p.name: self.widgets[p.name] for p in shown}  # API order
                 self._examples()
-            with gr.Column(scale=3, min_width=400):
+            with gr.Column(scale=2 if drawn else 3, min_width=400):
                 if cls.compare_in_demo:
                     gr.Markdown("Drag the handle to compare: on the left your image enlarged "
                                 "by **bicubic** interpolation (the usual baseline), on the "
@@ -354,7 +356,8 @@ class TabHandlers:
         info = weights_line(self.cls, loaded.entry, loaded.info, loaded.translator)
         picture = shown[-1] if isinstance(shown, list | tuple) else shown
         path, url = (picture or {}).get("path"), (picture or {}).get("url")
-        note = f"Done in {outcome.seconds:.1f} s with the **{loaded.entry.name}** weights."
+        took = f"{outcome.seconds:.1f} s" if outcome.seconds >= 0.1 else "under 0.1 s"
+        note = f"Done in {took} with the **{loaded.entry.name}** weights."
         if not path:
             return note, gr.update(visible=False), info
         with Image.open(path) as image:

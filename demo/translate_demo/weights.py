@@ -201,7 +201,8 @@ def _figure(key: str, value: float) -> str:
 
 
 def _words(key: str) -> str:
-    return key.replace("_", " ").replace("/", " ")
+    words = key.replace("_", " ").replace("/", " ")
+    return words.removesuffix(" db")  # the unit is printed with the figure
 
 
 def _duration(seconds: float) -> str:

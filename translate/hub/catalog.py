@@ -185,10 +185,14 @@ def curated_weights(cls: type[Translator]) -> list[Entry]:
 
 
 def all_weights(cls: type[Translator]) -> list[Entry]:
-    """What a weights picker offers: everything on disk, then curated Hub entries not pulled."""
+    """What a weights picker offers: everything on disk, then curated Hub entries not pulled.
+
+    A curated entry named "hub:NAME" counts as pulled once a folder "models/NAME" is listed.
+    """
     entries = local_weights(cls)
-    names = {entry.name for entry in entries}
-    return entries + [entry for entry in curated_weights(cls) if entry.name not in names]
+    stored = {entry.name.partition(":")[2] for entry in entries if entry.kind == "pulled"}
+    return entries + [entry for entry in curated_weights(cls)
+                      if entry.name.partition(":")[2] not in stored]
 
 
 def folder_entry(cls: type[Translator], folder: str | Path) -> Entry:
