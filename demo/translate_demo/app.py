@@ -304,8 +304,9 @@ class TabHandlers:
             try:
                 chosen = dict(zip(names, values, strict=True))
                 loaded = self.models.get(cls, self.choices.find(chosen.pop("weights")))
-                params, sizes = _to_params(cls, chosen, cls.inputs_for(loaded.translator.config))
-                limits.check_cost(cls, sizes, params)
+                # Sizes from the headers: a request over a limit is refused before decoding.
+                limits.check_cost(cls, _upload_sizes(cls, chosen), chosen)
+                params = _to_params(cls, chosen, cls.inputs_for(loaded.translator.config))
                 progress(0.0, desc=f"{cls.name}: working")
 
                 def tiles(done: int, total: int) -> None:
@@ -357,7 +358,7 @@ class TabHandlers:
         picture = shown[-1] if isinstance(shown, list | tuple) else shown
         path, url = (picture or {}).get("path"), (picture or {}).get("url")
         took = f"{outcome.seconds:.1f} s" if outcome.seconds >= 0.1 else "under 0.1 s"
-        note = f"Done in {took} with the **{loaded.entry.name}** weights."
+        note = f"Done in {took} with the **{_escape(loaded.entry.name)}** weights."
         if not path:
             return note, gr.update(visible=False), info
         with Image.open(path) as image:
@@ -505,8 +506,8 @@ def _upload_sizes(cls: type[Translator], values: Mapping[str, Any]) -> dict[str,
 
 
 def _to_params(cls: type[Translator], values: dict[str, Any],
-               offered: tuple[Param, ...]) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
-    """Widget values -> infer keyword arguments (images decoded), and the images' sizes.
+               offered: tuple[Param, ...]) -> dict[str, Any]:
+    """Widget values -> infer keyword arguments, images decoded by the project's policy.
 
     Inputs these weights do not offer are left out unless set, so the defaults apply.
     """
@@ -536,9 +537,7 @@ def _to_params(cls: type[Translator], values: dict[str, Any],
         elif param.kind == "float":
             value = float(value if value is not None else param.default)
         params[param.name] = value
-    sizes = {p.name: params[p.name].size for p in cls.inputs
-             if p.kind == "image" and isinstance(params.get(p.name), Image.Image)}
-    return params, sizes
+    return params
 
 
 def _image_and_mask(editor: dict[str, Any] | None, mode: str) -> tuple[Image.Image, Image.Image]:

@@ -113,9 +113,8 @@ def _named_folder(cls: type[Translator], preselect: str | None) -> Entry | None:
 
 def check_preselection(cls: type[Translator], preselect: str) -> None:
     """Refuse at start-up a `--weights NAME=W` that names nothing there is."""
-    choices = Choices(cls, preselect)
-    if choices._folder is None:
-        choices.find(preselect)
+    if _named_folder(cls, preselect) is None:
+        Choices(cls).find(preselect)
 
 
 def no_weights(cls: type[Translator]) -> str:
