@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from translate.errors import TranslateError, WeightsError
 from translate.hub import catalog
 from translate.hub.catalog import Description, Entry
-from translate.hub.layout import read_meta
+from translate.hub.layout import CONFIG_NAME, read_meta
 from translate.hub.pretrained import from_pretrained
 from translate.translator import Param, Translator
 
@@ -46,11 +46,12 @@ class ModelCache:
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
-        self._models: OrderedDict[tuple[str, str], Loaded] = OrderedDict()
+        self._models: OrderedDict[tuple[str, str, float], Loaded] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, cls: type[Translator], entry: Entry) -> Loaded:
-        key = (cls.name, entry.location)
+        # A folder rewritten since (a run that went on training) is loaded afresh.
+        key = (cls.name, entry.location, _written(entry))
         with self._lock:
             if key in self._models:
                 self._models.move_to_end(key)
@@ -63,6 +64,13 @@ class ModelCache:
             while len(self._models) > CACHED_MODELS:
                 self._models.popitem(last=False)
             return loaded
+
+
+def _written(entry: Entry) -> float:
+    try:
+        return (Path(entry.location) / CONFIG_NAME).stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 class Choices:

@@ -526,3 +526,21 @@ def test_a_file_param_is_an_upload_handed_over_as_its_path() -> None:
     widget = app._widget(InvertTranslator, Param(name="reverse", kind="file",
                                                  help="a second file"))
     assert isinstance(widget, gr.File) and widget.type == "filepath"
+
+
+# ---- 8. the weights line -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("plugin", "headline"), [
+    ("digits", "class accuracy 98.3% (untrained baseline 9.8%, real train digits 98.4%)"),
+    ("superres", "psnr y 27.53 dB (bicubic baseline 26.95 dB, gain 0.58 dB)"),
+    ("inpaint", "hole 10 20 psnr 27.54 dB (telea 26.26 dB, coarse stage 27.52 dB)"),
+    ("cyclegan", "target domain share AtoB 100.0% (identity baseline 8.3%)"),
+])
+def test_the_headline_figure_comes_from_the_card_with_its_baselines(plugin, headline) -> None:
+    from translate.hub.catalog import describe
+    from translate.plugins import get_registry
+    from translate_demo.weights import headline_figure
+
+    cls = get_registry().translators[plugin]
+    assert headline_figure(describe(Path(str(cls.starter_weights))).metrics) == headline
