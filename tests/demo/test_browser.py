@@ -178,7 +178,7 @@ def test_a_bad_upload_is_refused_at_once_and_the_message_stays(browser, url, tab
     assert text.startswith(f"⚠ {label}: 12000x12000 = 144000000 pixels is over the limit "
                            "of 50000000 pixels (50 MP)"), text
     assert "environment" not in text and "max_pixels" not in text
-    time.sleep(6)  # longer than a toast stays
+    time.sleep(11)  # longer than a toast stays (gr.Error: 10 s)
     page.screenshot(path=tmp_path / f"{tab}-refused.png", full_page=True)
     assert message.is_visible() and message.inner_text() == text
     assert refused_after < 15, refused_after
@@ -192,7 +192,7 @@ def test_a_bad_setting_leaves_its_message_next_to_the_output(browser, url,
     page.locator("#faces-run").click()
     message = page.locator("#faces-message .error")
     message.wait_for(timeout=30_000)
-    time.sleep(6)
+    time.sleep(11)  # longer than a toast stays (gr.Error: 10 s)
     page.screenshot(path=tmp_path / "faces-error.png", full_page=True)
     assert message.inner_text() == "⚠ walk_steps must be 0 (no walk) or at least 2, got 1"
 
