@@ -56,9 +56,18 @@ class ModelCache:
             if key in self._models:
                 self._models.move_to_end(key)
                 return self._models[key]
+            folder = entry.location
+            if entry.kind == "hub":  # curated: fetched pinned to revision and sha256, once
+                from translate.hub.index import find_curated, pull_curated
+                from translate.plugins import get_registry
+
+                curated = find_curated(entry.location, {cls.name: cls})
+                if curated is None:
+                    raise WeightsError(f"weights: {entry.name} is no longer curated")
+                folder = str(pull_curated(curated, get_registry()))
             # Described and loaded from the same folder, one right after the other.
-            info = catalog.describe(entry.location)
-            model = from_pretrained(entry.location, expected=cls, device=self.device)
+            info = catalog.describe(folder)
+            model = from_pretrained(folder, expected=cls, device=self.device)
             loaded = Loaded(model, entry, info)
             self._models[key] = loaded
             while len(self._models) > CACHED_MODELS:
@@ -169,8 +178,9 @@ def weights_line(cls: type[Translator], entry: Entry, info: Description,
         trained += f" on `{info.data}`"
     if trained:
         facts.append(trained.strip())
-    if entry.kind in ("imported", "pulled") and (info.imported_from or info.repo_id):
-        facts.append(f"from {info.imported_from or info.repo_id}")
+    if entry.kind in ("imported", "pulled", "hub") and (info.imported_from or info.repo_id):
+        facts.append(f"from {info.imported_from or info.repo_id}"
+                     + (f" ({info.licence})" if info.licence else ""))
     headline = headline_figure(info.metrics)
     if headline:
         facts.append(f"held-out {headline}")

@@ -101,3 +101,29 @@ def test_describe_names_a_folder_that_is_not_weights(tmp_path: Path) -> None:
 def test_a_truncated_header_counts_nothing(tmp_path: Path) -> None:
     (tmp_path / "model.safetensors").write_bytes(b"\x10\x00")
     assert catalog.parameter_count(tmp_path / "model.safetensors") is None
+
+
+def test_curated_entries_are_offered_online_until_pulled(digits, isolated_home: Path,
+                                                          tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    listing = tmp_path / "curated.json"
+    listing.write_text(json.dumps([{
+        "name": "mnist-big", "translator": "digits", "arch": "", "repo": "someone/digits",
+        "file": "model.safetensors", "licence": "MIT", "description": "a bigger digits GAN",
+        "source": "https://example.org"}]))
+    monkeypatch.setattr(digits, "curated", listing)
+    assert [e.name for e in catalog.all_weights(digits)] == ["starter"]  # offline
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSLATE_OFFLINE", raising=False)
+    entries = catalog.all_weights(digits)
+    assert [(e.name, e.kind, e.location) for e in entries] == [
+        ("starter", "starter", entries[0].location), ("hub:mnist-big", "hub", "mnist-big")]
+    assert entries[1].description == ("on the Hub, downloaded when chosen: a bigger digits GAN "
+                                      "(MIT)")
+    weights(isolated_home / "models" / "mnist-big", source_repo="someone/digits",
+            source_licence="MIT")  # as `translate pull mnist-big` stores it
+    entries = catalog.all_weights(digits)
+    assert [(e.name, e.kind) for e in entries] == [("starter", "starter"),
+                                                    ("pulled:mnist-big", "pulled")]
+    info = catalog.describe(entries[1].location)
+    assert (info.repo_id, info.licence) == ("someone/digits", "MIT")

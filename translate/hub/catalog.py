@@ -12,8 +12,9 @@ Nothing is loaded: a listing reads each folder's config.json and its safetensors
 `describe(folder)` is the one place that reads a config.json for display, and it reads both
 the v1 layout (`config` block) and v2 (`model` block: `{"arch": NAME, ...}`).
 
-Curated Hub entries are not listed yet: `curated_weights` is where they go, and
-`all_weights` (what pickers offer) already asks it.
+`curated_weights(cls)` lists the plugin's curated Hub checkpoints (`translate.hub.index`)
+that are not downloaded yet, when online; once pulled they are stored models like any other.
+`all_weights` (what pickers offer) is both.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from translate.errors import WeightsError
 from translate.hub.layout import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME
-from translate.paths import translate_home
+from translate.paths import is_offline, translate_home
 
 if TYPE_CHECKING:
     from translate.translator import Translator
@@ -51,8 +52,8 @@ class Entry:
 
     name: str  # unique per translator: "starter", "run:digits", "pulled:me/digits", ...
     translator: str
-    kind: Kind  # folder: named on a command line; hub: a curated Hub repo (not yet listed)
-    location: str  # a folder; for kind "hub", a repo id
+    kind: Kind  # folder: named on a command line; hub: curated, not downloaded yet
+    location: str  # a folder; for kind "hub", the curated entry's name (`translate pull NAME`)
     description: str  # one line, for a picker
 
 
@@ -71,6 +72,7 @@ class Description:
     train_seconds: float | None = None
     device: str | None = None  # what it was trained on: cpu, cuda, ...
     repo_id: str | None = None  # the Hub repo it was pulled from or pushed to, when known
+    licence: str | None = None  # of a pulled checkpoint, as its source states it
     imported_from: str | None = None  # the checkpoint file(s) `translate import` converted
     card: Path | None = None  # README.md, the model card, when present
 
@@ -109,7 +111,8 @@ def describe(folder: str | Path) -> Description:
         steps=_number(made.get("steps"), int),
         train_seconds=_number(made.get("train_seconds"), float),
         device=str(made["device"]) if made.get("device") else None,
-        repo_id=str(made["repo_id"]) if made.get("repo_id") else None,
+        repo_id=str(made.get("repo_id") or made.get("source_repo") or "") or None,
+        licence=str(made["source_licence"]) if made.get("source_licence") else None,
         imported_from=str(made["imported_from"]) if made.get("imported_from") else None,
         card=card if card.is_file() else None,
     )
@@ -180,8 +183,14 @@ def local_weights(cls: type[Translator]) -> list[Entry]:
 
 
 def curated_weights(cls: type[Translator]) -> list[Entry]:
-    """Published weights worth offering for `cls` (kind "hub"); none are curated yet."""
-    return []
+    """`cls`'s curated Hub checkpoints not downloaded yet (kind "hub"); none when offline."""
+    if cls.curated is None or is_offline():
+        return []
+    from translate.hub.index import curated_entries
+
+    return [Entry(f"hub:{item.name}", cls.name, "hub", item.name,
+                  f"on the Hub, downloaded when chosen: {item.description} ({item.licence})")
+            for item in curated_entries({cls.name: cls}) if not item.downloaded]
 
 
 def all_weights(cls: type[Translator]) -> list[Entry]:
