@@ -3,16 +3,17 @@ progress while it runs and the queue position while it waits; the server keeps s
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 import torch
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-from gradio_client.utils import Status
 from PIL import Image
 
 from support.translators import CappedTranslator, SlowTranslator
@@ -56,23 +57,44 @@ def test_a_request_past_the_time_limit_stops_and_the_next_is_served(client: Clie
 
 
 def test_progress_counts_the_steps_and_a_waiting_request_sees_its_place(client: Client) -> None:
-    first = client.submit(steps=40, api_name="/slow")
-    second = client.submit(steps=1, api_name="/slow")
-    progress, queued = [], []
-    while not first.done():
-        status = first.status()
-        if status.progress_data:
-            progress.append((status.progress_data[0].index, status.progress_data[0].length,
-                             status.progress_data[0].desc))
-        other = second.status()
-        if other.code == Status.IN_QUEUE and other.rank is not None:
-            queued.append((other.rank, other.queue_size))
-        time.sleep(0.05)
-    first.result(), second.result()
-    assert progress, "no progress was reported"
-    assert all(length == 40 for _, length, _ in progress)
-    assert any(desc == f"slow: {index} of 40 done" for index, _, desc in progress)
-    assert (0, 1) in queued, queued  # first in line, while the first request ran
+    """Two requests through Gradio's own queue protocol, as a browser sends them."""
+    url = client.src
+    config = httpx.get(f"{url}config", timeout=30, trust_env=False).json()
+    slow = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "slow")
+    session = "test-queue-position"
+    messages: list[dict] = []
+    with httpx.Client(timeout=60, trust_env=False) as http:
+        events = [http.post(f"{url}gradio_api/queue/join", json={
+            "data": [steps, None], "fn_index": slow, "session_hash": session,
+            "event_data": None, "trigger_id": None}).json()["event_id"] for steps in (40, 1)]
+        with http.stream("GET", f"{url}gradio_api/queue/data",
+                         params={"session_hash": session}) as stream:
+            lines = list(_until_done(stream, events, messages))
+    assert lines
+    first, second = events
+    ticks = [m["progress_data"][0] for m in messages
+             if m.get("msg") == "progress" and m["event_id"] == first and m.get("progress_data")]
+    assert ticks and all(tick["length"] == 40 for tick in ticks)
+    assert any(tick["desc"] == f"slow: {tick['index']} of 40 done" for tick in ticks)
+    waiting = [(m["rank"], m["queue_size"]) for m in messages
+               if m.get("msg") == "estimation" and m["event_id"] == second]
+    assert (0, 1) in waiting, waiting  # next in line while the first request ran
+    assert all(m["success"] for m in messages if m.get("msg") == "process_completed")
+
+
+def _until_done(stream: httpx.Response, events: list[str],
+                messages: list[dict]) -> Iterator[str]:
+    """The stream's lines until every event has completed; messages collected on the way."""
+    done: set[str] = set()
+    for line in stream.iter_lines():
+        yield line
+        if line.startswith("data:"):
+            message = json.loads(line.removeprefix("data:"))
+            messages.append(message)
+            if message.get("msg") == "process_completed":
+                done.add(message["event_id"])
+            if done == set(events):
+                return
 
 
 def test_a_grid_of_one_is_enlarged_pixel_exact(client: Client) -> None:
