@@ -15,6 +15,7 @@ import base64
 import binascii
 import inspect
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -143,6 +144,18 @@ def launch(demo: gr.Blocks, *, host: str = "127.0.0.1", port: int | None = None,
 
 
 # ---- one tab ----------------------------------------------------------------------------------
+
+
+class _Notices(logging.Handler):
+    """Warnings logged in this thread while it runs `infer` (a plugin's one-line notices)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread, self.messages = threading.get_ident(), []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:  # another visitor's request is not ours to tell
+            self.messages.append(record.getMessage())
 
 
 @dataclass
@@ -313,9 +326,16 @@ class TabHandlers:
                     progress((done, total), desc=f"{cls.name}: {done} of {total} done",
                              unit="steps")
 
-                with progress_reports.reporting(tiles, time_limit=self.time_limit), \
-                        torch.no_grad():
-                    images = loaded.translator.infer(**params)
+                notices = _Notices()
+                logging.getLogger().addHandler(notices)
+                try:
+                    with progress_reports.reporting(tiles, time_limit=self.time_limit), \
+                            torch.no_grad():
+                        images = loaded.translator.infer(**params)
+                finally:
+                    logging.getLogger().removeHandler(notices)
+                for message in notices.messages:  # shown next to the result
+                    gr.Warning(message)
                 if cls.compare_in_demo:
                     result = before_after(next(params[p.name] for p in cls.inputs
                                                if p.kind == "image"), images[0])

@@ -189,3 +189,12 @@ class CappedTranslator(InvertTranslator):
     description = "Inverts images of up to 256x256 pixels (test-only)."
     hub_repo = "test-only/capped"
     max_output_pixels = 256 * 256
+
+
+def _invert_export_inputs(self: Any, name: str) -> list[tuple[torch.Tensor, ...]]:
+    from translate.inference.export import image_inputs
+
+    return image_inputs(self.config.channels)
+
+
+InvertTranslator.export_inputs = _invert_export_inputs  # the 1x1 conv exports as it is

@@ -1,6 +1,7 @@
 """Which weights infer, eval and the demo use, in a fixed order the CLI reports:
 
-1. an explicit `--weights` folder or Hub repo id;
+1. an explicit `--weights` folder or Hub repo id; `starter`, when no folder has that name,
+   is the plugin's bundled starter (so presets and `--set init_from=starter` can name it);
 2. the latest local training output for the translator;
 3. the plugin's bundled starter weights;
 4. the translator's default Hub repo, when online.
@@ -45,6 +46,9 @@ def record_latest(name: str, folder: Path) -> None:
 def resolve_weights(cls: type[Translator], explicit: str | None = None) -> ResolvedWeights:
     """Find weights for cls without loading them (the Hub step downloads nothing yet)."""
     if explicit:
+        if explicit == "starter" and cls.starter_weights is not None \
+                and not Path(explicit).exists():
+            return ResolvedWeights("bundled starter", str(cls.starter_weights))
         return ResolvedWeights("--weights", explicit)
     pointer = latest_pointer(cls.name)
     if pointer.is_file():
@@ -69,7 +73,8 @@ def load_translator(cls: type[Translator], explicit: str | None = None, *,
     """
     resolved = resolve_weights(cls, explicit)
     location = resolved.location
-    if registry is not None and explicit and not Path(explicit).expanduser().exists():
+    if registry is not None and resolved.origin == "--weights" \
+            and not Path(explicit).expanduser().exists():
         from translate.hub.index import find_curated, pull_curated
 
         entry = find_curated(explicit, {cls.name: cls})

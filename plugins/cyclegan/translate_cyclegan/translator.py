@@ -18,6 +18,7 @@ from translate.data.tensors import pil_to_tensor, tensor_to_pil
 from translate.data.unpaired import UnpairedDataset
 from translate.errors import ConfigError, WeightsError
 from translate.inference.anysize import run_any_size
+from translate.inference.export import image_inputs
 from translate.losses import discriminator_loss, generator_loss
 from translate.nn import reference_init
 from translate_cyclegan.evaluation import evaluate_translation
@@ -191,8 +192,12 @@ class CycleGANTranslator(Translator):
         if self.config.direction not in ("both", direction):
             raise WeightsError(f"these weights translate {self.config.direction} only (one "
                                f"generator was imported); {direction} needs the other one")
-        return run_any_size(self.generators[GENERATOR[direction]], images, min_size=MIN_SIDE,
-                            multiple=self.architecture.network.stride, device=self.device)
+        stride = self.architecture.network.stride
+        net = self.runner(GENERATOR[direction], channels=images.shape[1], multiple=stride)
+        return run_any_size(net, images, min_size=MIN_SIDE, multiple=stride, device=self.device)
+
+    def export_inputs(self, name: str) -> list[tuple[torch.Tensor, ...]]:
+        return image_inputs(3, self.architecture.network.stride)
 
     def infer(self, *, image: Image.Image, direction: Direction = "AtoB") -> list[Image.Image]:
         pixels = pil_to_tensor(image.convert(self.image_mode))
