@@ -103,7 +103,7 @@ def test_a_truncated_header_counts_nothing(tmp_path: Path) -> None:
     assert catalog.parameter_count(tmp_path / "model.safetensors") is None
 
 
-def test_curated_entries_are_offered_online_until_pulled(digits, isolated_home: Path,
+def test_curated_entries_are_offered_until_pulled_offline_saying_so(digits, isolated_home: Path,
                                                           tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     listing = tmp_path / "curated.json"
@@ -112,7 +112,9 @@ def test_curated_entries_are_offered_online_until_pulled(digits, isolated_home: 
         "file": "model.safetensors", "licence": "MIT", "description": "a bigger digits GAN",
         "source": "https://example.org"}]))
     monkeypatch.setattr(digits, "curated", listing)
-    assert [e.name for e in catalog.all_weights(digits)] == ["starter"]  # offline
+    offline = catalog.all_weights(digits)
+    assert [(e.name, e.status) for e in offline] == [("starter", "ready"),
+                                                     ("hub:mnist-big", catalog.OFFLINE)]
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TRANSLATE_OFFLINE", raising=False)
     entries = catalog.all_weights(digits)

@@ -13,8 +13,12 @@ Nothing is loaded: a listing reads each folder's config.json and its safetensors
 the v1 layout (`config` block) and v2 (`model` block: `{"arch": NAME, ...}`).
 
 `curated_weights(cls)` lists the plugin's curated Hub checkpoints (`translate.hub.index`)
-that are not downloaded yet, when online; once pulled they are stored models like any other.
-`all_weights` (what pickers offer) is both.
+that are not downloaded yet (offline too, saying they cannot be fetched); once pulled they
+are stored models like any other. `all_weights` (what the demo's pickers offer) is both.
+
+`model_index(registry)` is the same listing for every translator, with plugin,
+architecture, source, licence and status, for `translate models`; `find_models(name, ...)`
+picks entries out of it by name.
 """
 
 from __future__ import annotations
@@ -44,6 +48,10 @@ MAX_HEADER_BYTES = 100 * 1024 * 1024  # a safetensors header larger than this is
 _BUFFER_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked", "weight_u", "weight_v")
 
 Kind = Literal["starter", "run", "imported", "pulled", "folder", "hub"]
+READY = "ready"
+NOT_DOWNLOADED = "not downloaded"  # fetched, pinned, on first use
+OFFLINE = "cannot download offline"
+NOT_ON_HUB = "not on the Hub: download by hand, then `translate import`"
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ class Entry:
     kind: Kind  # folder: named on a command line; hub: curated, not downloaded yet
     location: str  # a folder; for kind "hub", the curated entry's name (`translate pull NAME`)
     description: str  # one line, for a picker
+    status: str = "ready"  # else, for kind "hub": NOT_DOWNLOADED, OFFLINE or NOT_ON_HUB
 
 
 @dataclass(frozen=True)
@@ -182,26 +191,117 @@ def local_weights(cls: type[Translator]) -> list[Entry]:
     return entries
 
 
-def curated_weights(cls: type[Translator]) -> list[Entry]:
-    """`cls`'s curated Hub checkpoints not downloaded yet (kind "hub"); none when offline."""
-    if cls.curated is None or is_offline():
+def curated_weights(cls: type[Translator], *, everywhere: bool = False) -> list[Entry]:
+    """`cls`'s curated Hub checkpoints not downloaded yet (kind "hub").
+
+    Offline they are listed all the same, with status OFFLINE. Entries published outside
+    the Hub (status NOT_ON_HUB) are listed only with `everywhere`: no picker can fetch them.
+    """
+    if cls.curated is None:
         return []
     from translate.hub.index import curated_entries
 
-    return [Entry(f"hub:{item.name}", cls.name, "hub", item.name,
-                  f"on the Hub, downloaded when chosen: {item.description} ({item.licence})")
-            for item in curated_entries({cls.name: cls}) if not item.downloaded]
+    offline = is_offline()
+    entries = []
+    for item in curated_entries({cls.name: cls}):
+        if item.downloaded or (item.repo is None and not everywhere):
+            continue
+        status = NOT_ON_HUB if item.repo is None else OFFLINE if offline else NOT_DOWNLOADED
+        where = {NOT_DOWNLOADED: "on the Hub, downloaded when chosen",
+                 OFFLINE: "on the Hub, cannot be downloaded offline",
+                 NOT_ON_HUB: "published outside the Hub"}[status]
+        entries.append(Entry(f"hub:{item.name}", cls.name, "hub", item.name,
+                             f"{where}: {item.description} ({item.licence})", status))
+    return entries
 
 
-def all_weights(cls: type[Translator]) -> list[Entry]:
+def all_weights(cls: type[Translator], *, everywhere: bool = False) -> list[Entry]:
     """What a weights picker offers: everything on disk, then curated Hub entries not pulled.
 
     A curated entry named "hub:NAME" counts as pulled once a folder "models/NAME" is listed.
     """
     entries = local_weights(cls)
     stored = {entry.name.partition(":")[2] for entry in entries if entry.kind == "pulled"}
-    return entries + [entry for entry in curated_weights(cls)
+    return entries + [entry for entry in curated_weights(cls, everywhere=everywhere)
                       if entry.name.partition(":")[2] not in stored]
+
+
+# ---- the index of every translator's weights (`translate models`) ---------------------------
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One entry of `model_index`: what it is and whether it can be used here."""
+
+    entry: Entry
+    plugin: str | None  # the installed plugin that provides the translator
+    arch: str | None
+    parameters: int | None
+    source: str | None  # a Hub repo (and file), the imported file, or the training data
+    licence: str | None
+    info: Description | None = None  # for entries on disk
+    curated: Any = None  # the translate.hub.index.CuratedEntry, for curated entries
+
+    @property
+    def status(self) -> str:
+        return self.entry.status
+
+
+def model_index(registry: Any) -> list[Listed]:
+    """Every set of weights the app can use, translator by translator (sorted by name)."""
+    from translate.hub.index import curated_entries
+
+    listed: list[Listed] = []
+    for name in sorted(registry.translators):
+        cls = registry.translators[name]
+        plugin = registry.owner.get(f"translator:{name}")
+        curated = {item.name: item for item in curated_entries({name: cls})}
+        for entry in all_weights(cls, everywhere=True):
+            item = curated.get(entry.location if entry.kind == "hub"
+                               else entry.name.partition(":")[2])
+            if entry.kind == "hub":
+                source = f"{item.repo}:{item.file}" if item.repo else item.source
+                listed.append(Listed(entry, plugin, item.arch, None, source, item.licence,
+                                     curated=item))
+                continue
+            info = describe(entry.location)
+            if entry.kind in ("imported", "pulled"):
+                source = info.imported_from or info.repo_id
+            else:
+                source = (("bundled small CPU starter" if info.is_starter
+                           else "bundled starter") if entry.kind == "starter"
+                          else "training run" if entry.kind == "run" else None)
+                if info.data:
+                    source = f"{source or 'trained'}, trained on {info.data}".replace(
+                        "trained, trained", "trained")
+            # A config without an arch (v1, or one network only) means the default one.
+            arch = info.arch or (item.arch if item else None) or next(iter(cls.architectures),
+                                                                       None)
+            listed.append(Listed(entry, plugin, arch, info.parameters, source,
+                                 info.licence or (item.licence if item else None),
+                                 info=info, curated=item))
+    return listed
+
+
+def find_models(name: str, registry: Any) -> list[Listed]:
+    """The index entries called `name`: "superres/starter", "run:x", "hub:X", or a bare "X".
+
+    A bare name matches an entry's name with or without its kind ("RealESRGAN_x4plus" finds
+    "hub:RealESRGAN_x4plus" or, once pulled, "pulled:RealESRGAN_x4plus") in every translator.
+    """
+    translator, slash, wanted = name.partition("/")
+    if not slash or translator not in registry.translators:
+        translator, wanted = "", name
+    found = [item for item in model_index(registry)
+             if (not translator or item.entry.translator == translator)
+             and wanted in (item.entry.name, item.entry.name.partition(":")[2])]
+    if found:
+        return found
+    names = sorted({f"{item.entry.translator}/{item.entry.name}"
+                    for item in model_index(registry)})
+    raise WeightsError(f"no weights named {name!r}; `translate models` lists "
+                       f"{len(names)}: {', '.join(names[:8])}"
+                       + (", ..." if len(names) > 8 else ""))
 
 
 def folder_entry(cls: type[Translator], folder: str | Path) -> Entry:
