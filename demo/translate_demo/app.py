@@ -298,7 +298,7 @@ class TabHandlers:
         visible = [self.widgets[p.name] for p in self.cls.inputs if p.name in self.widgets]
         self.weights.change(self.select, inputs=self.weights,
                             outputs=[self.info, *visible], api_visibility="private",
-                            show_progress="minimal")
+                            show_progress="full")  # a curated entry's download shows its bar
         self._visible = visible
 
     def load_events(self, demo: gr.Blocks) -> None:
@@ -360,7 +360,7 @@ class TabHandlers:
             [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in names]
             + [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD),
                inspect.Parameter("progress", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                 default=gr.Progress())])
+                                 default=gr.Progress(track_tqdm=True))])
         run.__annotations__ = {"request": gr.Request}
         return run
 
@@ -422,16 +422,21 @@ class TabHandlers:
             return f'<p class="error">⚠ {_escape(message)}</p>', gr.update()
         return "", {"background": image, "layers": [], "composite": image}
 
-    def select(self, name: str) -> list[Any]:
-        """The visitor picked weights: load them, say what they are, offer their inputs."""
+    def select(self, name: str, progress: gr.Progress = gr.Progress(track_tqdm=True)  # noqa: B008
+               ) -> list[Any]:
+        """The visitor picked weights: load them (a curated entry is downloaded first, its
+        progress shown through huggingface_hub's tqdm bars), say what they are, offer their
+        inputs."""
         try:
-            loaded = self.models.get(self.cls, self.choices.find(name))
+            entry = self.choices.find(name)
+            if entry.kind == "hub":
+                progress(0.0, desc=f"downloading {entry.location}")
+            loaded = self.models.get(self.cls, entry)
         except TranslateError as error:
             return [f"**Weights:** ⚠ {_escape(str(error))}",
                     *[gr.update() for _ in self._visible]]
-        offered = {p.name for p in self.cls.inputs_for(loaded.translator.config)}
         return [weights_line(self.cls, loaded.entry, loaded.info, loaded.translator),
-                *self._visibility(offered)]
+                *self._offer(self.cls.inputs_for(loaded.translator.config))]
 
     def refresh(self) -> list[Any]:
         """On each visit: the weights now on disk, and the default one loaded and described."""
@@ -443,9 +448,23 @@ class TabHandlers:
         return [gr.update(choices=labelled(entries), value=default.name),
                 *self.select(default.name)]
 
-    def _visibility(self, offered: set[str]) -> list[Any]:
-        return [gr.update(visible=p.name in offered) for p in self.cls.inputs
-                if p.name in self.widgets]
+    def _offer(self, offered: tuple[Param, ...]) -> list[Any]:
+        """Show the inputs these weights take; a choice follows the model (superres's
+        scale offers a x2 model's factors, not a x4's)."""
+        by_name = {p.name: p for p in offered}
+        updates = []
+        for param in self.cls.inputs:
+            if param.name not in self.widgets:
+                continue
+            mine = by_name.get(param.name)
+            if mine is None:
+                updates.append(gr.update(visible=False))
+            elif mine.kind == "choice" and mine.choices != param.choices:
+                updates.append(gr.update(visible=True, choices=list(mine.choices),
+                                         value=mine.default))
+            else:
+                updates.append(gr.update(visible=True))
+        return updates
 
 
 def _escape(text: str) -> str:

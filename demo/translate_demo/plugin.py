@@ -30,7 +30,9 @@ def register_commands(cli: click.Group) -> None:
                   show_default=True)
     @click.option("--weights", "weights", multiple=True, metavar="NAME=WEIGHTS",
                   help="Preselect a tab's weights: an entry of its picker (starter, "
-                       "run:RUN, imported:..., pulled:...) or a weights folder. Repeatable.")
+                       "run:RUN, imported:..., pulled:..., or a curated name such as "
+                       "superres=RealESRGAN_x4plus, downloaded when first used; see "
+                       "`translate models`) or a weights folder. Repeatable.")
     @click.option("--max-pixels", type=click.IntRange(min=1), metavar="N",
                   help="Largest image accepted, in pixels (sets TRANSLATE_MAX_PIXELS; "
                        "default 50000000).")

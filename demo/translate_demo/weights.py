@@ -58,13 +58,7 @@ class ModelCache:
                 return self._models[key]
             folder = entry.location
             if entry.kind == "hub":  # curated: fetched pinned to revision and sha256, once
-                from translate.hub.index import find_curated, pull_curated
-                from translate.plugins import get_registry
-
-                curated = find_curated(entry.location, {cls.name: cls})
-                if curated is None:
-                    raise WeightsError(f"weights: {entry.name} is no longer curated")
-                folder = str(pull_curated(curated, get_registry()))
+                folder = str(_pull(cls, entry))
             # Described and loaded from the same folder, one right after the other.
             info = catalog.describe(folder)
             model = from_pretrained(folder, expected=cls, device=self.device)
@@ -73,6 +67,21 @@ class ModelCache:
             while len(self._models) > CACHED_MODELS:
                 self._models.popitem(last=False)
             return loaded
+
+
+def _pull(cls: type[Translator], entry: Entry) -> Path:
+    """A curated entry's folder, downloaded and converted now unless it was before."""
+    from translate.hub.index import find_curated, pull_curated
+    from translate.paths import is_offline
+    from translate.plugins import get_registry
+
+    curated = find_curated(entry.location, {cls.name: cls})
+    if curated is None:
+        raise WeightsError(f"weights: {entry.name} is no longer curated")
+    if not curated.downloaded and is_offline():
+        raise WeightsError(f"weights: {curated.name} is not downloaded, and this server is "
+                           "offline, so it cannot download it; pick other weights")
+    return pull_curated(curated, get_registry())
 
 
 def _written(entry: Entry) -> float:
@@ -101,9 +110,9 @@ class Choices:
         """The preselected entry, else the starter, else the first: never a run by itself."""
         wanted = self._folder.name if self._folder is not None else self.preselect
         for name in (wanted, catalog.STARTER):
-            for entry in entries:
-                if entry.name == name:
-                    return entry
+            entry = _named(entries, name)
+            if entry is not None:
+                return entry
         return entries[0] if entries else None
 
     def find(self, name: str | None) -> Entry:
@@ -114,11 +123,26 @@ class Choices:
             entry = self.default(entries)
             assert entry is not None
             return entry
-        for entry in entries:
-            if entry.name == name:
-                return entry
+        entry = _named(entries, name)
+        if entry is not None:
+            return entry
         raise WeightsError(f"weights: no weights named {name!r} for {self.cls.name}; there are "
                            + ", ".join(e.name for e in entries))
+
+
+def _named(entries: list[Entry], name: str | None) -> Entry | None:
+    """The entry called `name`; else one whose name without its kind is the same, so that
+    "RealESRGAN_x4plus" finds "hub:RealESRGAN_x4plus" and, once pulled, "pulled:..." (a page
+    built before the pull still sends "hub:...")."""
+    if not name:
+        return None
+    exact = next((entry for entry in entries if entry.name == name), None)
+    if exact is not None:
+        return exact
+    bare = name.partition(":")[2] if name.startswith(("hub:", "pulled:")) else name
+    return next((entry for entry in entries
+                 if entry.kind in ("hub", "pulled") and entry.name.partition(":")[2] == bare),
+                None)
 
 
 def _named_folder(cls: type[Translator], preselect: str | None) -> Entry | None:
