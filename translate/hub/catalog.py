@@ -101,10 +101,12 @@ def describe(folder: str | Path) -> Description:
         raise WeightsError(f"{path}: names no translator")
     model = _block(meta, "model")  # v2: the generator's architecture and arguments
     config = _block(meta, "config")  # v1: everything; v2: training knobs
-    # Where the run came from: v1 keeps it in "provenance"; a v2 "training" block is read too.
-    made = {**_block(meta, "training"), **_block(meta, "provenance")}
+    # Where the weights came from is "provenance" (v1 and v2). v2's "training" block holds
+    # the training knobs: its `steps` is what a run would take, not what these weights
+    # had (a pulled model has the default there), so it is read for the preset only.
+    made = _block(meta, "provenance")
     arch = model.get("arch") or config.get("arch") or config.get("generator")
-    preset = made.get("preset") or config.get("preset")
+    preset = made.get("preset") or _block(meta, "training").get("preset") or config.get("preset")
     command = str(made.get("command") or "")
     metrics = {k: float(v) for k, v in _block(meta, "metrics").items()
                if isinstance(v, int | float) and not isinstance(v, bool)}
