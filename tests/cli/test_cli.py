@@ -44,7 +44,7 @@ def registry(tmp_path, monkeypatch):
 def test_top_level_help_lists_every_command(capsys):
     code, out, _ = run(["--help"], capsys)
     assert code == 0
-    for command in ("list", "train", "infer", "eval", "push", "pull", "import", "demo"):
+    for command in ("list", "train", "infer", "eval", "push", "pull", "import", "demo", "models"):
         assert f"  {command} " in out
 
 

@@ -70,3 +70,35 @@ def test_the_starter_stays_the_default_next_to_pulled_models(home: Path) -> None
     choices = Choices(InvertTranslator)
     assert choices.default(choices.entries()).name == "starter"
     assert choices.find("").name == "starter"
+
+
+def test_online_a_curated_entry_is_pulled_on_first_choice_pinned(home: Path,
+                                                                 monkeypatch) -> None:
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSLATE_OFFLINE", raising=False)
+    calls = []
+
+    def pull_curated(entry, registry):  # what translate.hub.index does, without a Hub
+        calls.append((entry.name, entry.repo, entry.file))
+        return pulled(home)
+
+    monkeypatch.setattr("translate.hub.index.pull_curated", pull_curated)
+    entry = Choices(InvertTranslator).find("hub:inverter-big")
+    assert entry.status == catalog.NOT_DOWNLOADED
+    cache = ModelCache()
+    loaded = cache.get(InvertTranslator, entry)
+    assert calls == [("inverter-big", "someone/inv", "inv.pth")]
+    assert loaded.info.repo_id == "someone/inv"
+    assert cache.get(InvertTranslator, entry) is loaded and len(calls) == 1  # once
+
+
+def test_one_direction_cyclegan_weights_offer_only_their_direction() -> None:
+    from translate_cyclegan.translator import CycleGANTranslator
+
+    both = CycleGANTranslator.inputs_for(CycleGANTranslator.make_config("starter"))
+    one = CycleGANTranslator.inputs_for(CycleGANTranslator.make_config("starter",
+                                                                       {"direction": "AtoB"}))
+    choices = {p.name: p.choices for p in both} | {f"one:{p.name}": (p.choices, p.default)
+                                                   for p in one}
+    assert choices["direction"] == ("AtoB", "BtoA")
+    assert choices["one:direction"] == (("AtoB",), "AtoB")
