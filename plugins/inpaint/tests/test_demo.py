@@ -93,21 +93,23 @@ def data_url(image: Image.Image) -> dict[str, str]:
     return {"url": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()}
 
 
-def test_a_full_mask_is_told_to_the_visitor_in_one_line() -> None:
-    import torch
+def test_a_full_mask_is_told_to_the_visitor_in_one_line(tmp_path) -> None:
+    from types import SimpleNamespace
 
-    models = app.ModelCache("cpu")
-    torch.manual_seed(0)
-    models._models["inpaint"] = InpaintTranslator(InpaintTranslator.make_config(
-        "starter", TINY)).eval()
-    run = app._handler(InpaintTranslator, models, ["mask", "resize_mask"])
+    from translate_demo.testing import untrained_weights
+    from translate_demo.weights import Choices, ModelCache
+
+    folder = untrained_weights(InpaintTranslator, TINY, tmp_path)
+    tab = app.TabHandlers(InpaintTranslator, ModelCache("cpu"),
+                          Choices(InpaintTranslator, str(folder)), None)
+    run = tab.handler(["mask", "weights"])
     background = data_url(Image.fromarray(photo(64, 64)))
     everything = data_url(Image.new("RGBA", (64, 64), (255, 255, 255, 255)))
     editor = {"background": background, "layers": [everything], "composite": background}
     # Outside a running server, gr.Warning falls back to warnings.warn: what a visitor sees.
     with pytest.warns(UserWarning) as told:
-        out = run(editor, False)
-    assert isinstance(out, Image.Image)  # the guess, enlarged for display
+        out = run(editor, "", SimpleNamespace(session_hash="test"), lambda *a, **k: None)
+    assert isinstance(out, Image.Image)  # the guess, at the photo's size
     assert [str(w.message) for w in told] == [
         "the mask covers the whole image: the result is the model's guess with nothing known"]
 
