@@ -71,7 +71,9 @@ class Translator(nn.Module, metaclass=ABCMeta):
     starter_weights: ClassVar[Traversable | Path | None] = None  # Hub-layout folder in the package
     # Demo examples: a folder of images; for a translator with a mask input, X.mask.png
     # next to X.png is the hole painted over it (a transparent layer or white on black);
-    # X.json, if present, sets other inputs for that example, e.g. {"direction": "BtoA"}.
+    # X.json, if present, sets other inputs for that example, e.g. {"direction": "BtoA"},
+    # and its "caption" names the example. A translator without image inputs has one
+    # example per X.json.
     examples: ClassVar[Traversable | Path | None] = None
     # Published checkpoints this plugin reads, by name (translate.hub.index): a JSON list.
     curated: ClassVar[Traversable | Path | None] = None
@@ -84,11 +86,23 @@ class Translator(nn.Module, metaclass=ABCMeta):
     model_fields: ClassVar[tuple[str, ...]] = ()
     # Config keys renamed since format-1 folders were written: old name -> new name.
     renamed_fields: ClassVar[Mapping[str, str]] = {}
+    # The most output pixels one demo request may make (None: only the image pixel cap);
+    # the demo checks `output_pixels` against it before running and names it when refusing.
+    max_output_pixels: ClassVar[int | None] = None
 
     @classmethod
     def inputs_for(cls, config: TrainConfig) -> tuple[Param, ...]:
         """The `inputs` that weights trained with `config` can use; the demo offers only these."""
         return cls.inputs
+
+    @classmethod
+    def output_pixels(cls, sizes: Mapping[str, tuple[int, int]], params: Mapping[str, Any]) -> int:
+        """How many pixels `infer` would make, worked out before running it.
+
+        `sizes` holds the (width, height) of each `image` input, by name, and `params` the
+        other inputs. The default is one output the size of each image input.
+        """
+        return sum(width * height for width, height in sizes.values())
 
     def __init__(self, config: TrainConfig) -> None:
         super().__init__()
@@ -408,6 +422,8 @@ class Translator(nn.Module, metaclass=ABCMeta):
             problems.append("inputs must be a tuple of Param")
         elif len({p.name for p in inputs}) != len(inputs):
             problems.append("inputs have duplicate names")
+        elif any(p.demo not in ("main", "advanced", "hidden") for p in inputs):
+            problems.append("an input's demo placement must be main, advanced or hidden")
         if getattr(cls, "output", None) not in ("images", "image"):
             problems.append("output must be 'images' or 'image'")
         if cls.image_mode not in ("L", "RGB"):

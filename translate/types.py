@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
     from translate.config import TrainConfig
 
-__all__ = ["Architecture", "Batch", "Losses", "Networks", "Param", "ParamKind", "RunInfo", "Task"]
+__all__ = ["Architecture", "Batch", "DemoPlacement", "Losses", "Networks", "Param", "ParamKind",
+           "RunInfo", "Task"]
 
 
 class Task(str, enum.Enum):
@@ -33,6 +34,10 @@ class Task(str, enum.Enum):
 
 
 ParamKind = Literal["image", "mask", "int", "float", "choice", "seed", "bool", "file"]
+# Where the demo shows a param: with the main controls, folded under "Advanced" (expert
+# settings with sensible defaults), or not at all (the default is used; for settings the
+# demo takes care of itself, such as fitting a painted mask to its photo).
+DemoPlacement = Literal["main", "advanced", "hidden"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +55,7 @@ class Param:
     choices: tuple[str, ...] = ()  # for kind="choice"
     low: float | None = None  # inclusive bounds for int/float
     high: float | None = None
+    demo: DemoPlacement = "main"
 
     @property
     def is_image(self) -> bool:

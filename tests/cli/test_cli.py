@@ -54,7 +54,7 @@ def test_top_level_help_lists_every_command(capsys, registry):
     # (tests/conftest.py); tests/demo checks it, tests/plugins the hook that adds it.
     code, out, _ = run(["--help"], capsys, registry)
     assert code == 0
-    for command in ("list", "train", "infer", "eval", "push", "pull", "import"):
+    for command in ("list", "train", "infer", "eval", "push", "pull", "import", "models"):
         assert f"  {command} " in out
 
 

@@ -35,10 +35,8 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from support.translators import FillTranslator, InvertTranslator, UnweightedTranslator
-from translate.data.pipeline import to_tensor
-from translate.engine.samples import grid_image
 from translate.plugins import ENTRY_POINT_GROUP, Registry, load_plugins
-from translate_demo import app
+from translate_demo import app, display, limits
 from translate_digits.translator import DigitsTranslator
 
 # Gradio's queue calls a deprecated pandas option on every event; not ours to fix.
@@ -183,15 +181,42 @@ def test_digits_grid_matches_the_translator(server: Server, client: Client) -> N
         client.predict(label="7", count=16, seed=3, api_name="/digits"))
     assert mode in ("RGB", "L")
 
-    # The same 16 digits drawn here, tiled as 2 rows of 8 and enlarged 3x: (8*18+2)*3 wide.
+    # The same 16 digits drawn here, wrapped 4 by 4 with 2 px gaps and enlarged 6x, pixel
+    # for pixel: each 16x16 digit is shown at 96x96.
     local = DigitsTranslator.from_pretrained(server.weights["digits"])
     images = local.infer(label="7", count=16, seed=3)
     assert len(images) == 16
-    expected = grid_image(torch.stack([to_tensor(np.asarray(i)) for i in images]), columns=8)
-    assert expected.size == (438, 114)
-    assert pixels.shape[:2] == (114, 438)
-    got = np.asarray(Image.fromarray(pixels).convert("RGB"))
-    np.testing.assert_array_equal(got, np.asarray(expected.convert("RGB")))
+    assert pixels.shape[:2] == ((4 * 18 + 2) * 6,) * 2
+    got = np.asarray(Image.fromarray(pixels).convert("L"))
+    grid = np.asarray(display.grid(images))
+    np.testing.assert_array_equal(got[::6, ::6], grid)
+    np.testing.assert_array_equal(got[2 * 6:18 * 6:6, 2 * 6:18 * 6:6], np.asarray(images[0]))
+
+
+@pytest.mark.parametrize(("sizes", "shown"), [
+    ([(16, 16)], (256, 256)),  # one digit: enlarged until its short side is 256
+    ([(32, 32)] * 16, (414, 414)),  # 16 faces wrap 4 by 4, each shown at 96 px
+    ([(274, 36)], (1096, 144)),  # a walk of 8 faces: one strip, no wider than 1100 px
+    ([(16, 16)] * 256, (870, 870)),  # 16 by 16 digits, still within 1100 px
+])
+def test_small_results_are_enlarged_pixel_exact_and_sets_wrap(sizes, shown) -> None:
+    rng = np.random.default_rng(0)
+    images = [Image.fromarray(rng.integers(0, 256, (h, w), np.uint8)) for w, h in sizes]
+    picture = display.for_display(images)
+    assert picture.size == shown
+    factor = shown[0] // (images[0].width if len(images) == 1 else display.grid(images).width)
+    small = np.asarray(picture)[::factor, ::factor]
+    expected = images[0] if len(images) == 1 else display.grid(images)
+    np.testing.assert_array_equal(small, np.asarray(expected))  # every pixel repeated, none new
+
+
+def test_the_comparison_baseline_is_bicubic() -> None:
+    small = Image.fromarray(np.random.default_rng(0).integers(0, 256, (8, 8, 3), np.uint8))
+    big = small.resize((32, 32), Image.NEAREST)
+    before, after = display.before_after(small, big)
+    assert after is big
+    np.testing.assert_array_equal(np.asarray(before), np.asarray(small.resize((32, 32),
+                                                                              Image.BICUBIC)))
 
 
 def test_digits_same_seed_same_bytes_other_seed_other_image(client: Client) -> None:
@@ -213,9 +238,9 @@ def test_api_has_one_endpoint_per_translator_named_after_its_params(
     def names(endpoint: str) -> list[str]:
         return [p["parameter_name"] for p in endpoints[endpoint]["parameters"]]
 
-    assert names("/digits") == ["label", "count", "seed"]
-    assert names("/invert") == ["image"]
-    assert names("/fill") == ["mask"]  # the image is the mask editor's background
+    assert names("/digits") == ["label", "count", "seed", "weights"]
+    assert names("/invert") == ["image", "weights"]
+    assert names("/fill") == ["mask", "weights"]  # the image is the mask editor's background
     label = endpoints["/digits"]["parameters"][0]
     assert all(f"'{d}'" in label["python_type"]["type"] for d in ("all", "0", "9"))
 
@@ -268,11 +293,40 @@ def test_mask_editor_fills_the_painted_region(client: Client, tmp_path: Path) ->
 def test_mask_editor_scales_a_16_bit_background(client: Client, tmp_path: Path) -> None:
     wide = np.linspace(0, 65535, 256 * 256).round().astype(np.uint16).reshape(256, 256)
     background = write(tmp_path, "deep.png", png(Image.fromarray(wide)))
-    editor = {"background": handle_file(background), "layers": [],
+    stroke = np.zeros((256, 256, 4), np.uint8)
+    stroke[:8, :8] = 255
+    layer = write(tmp_path, "layer.png", png(Image.fromarray(stroke, "RGBA")))
+    editor = {"background": handle_file(background), "layers": [handle_file(layer)],
               "composite": handle_file(background)}
     _, out, _ = result(client.predict(editor, api_name="/fill"))
     grey = ((wide.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
-    np.testing.assert_array_equal(out, np.repeat(grey[..., None], 3, axis=2))
+    expected = np.repeat(grey[..., None], 3, axis=2)
+    expected[:8, :8] = 255
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_a_layer_of_another_size_is_fitted_to_the_photo(client: Client, tmp_path: Path) -> None:
+    pixels = random_rgb(256, 256, seed=5)
+    background = write(tmp_path, "photo.png", png(Image.fromarray(pixels)))
+    stroke = np.zeros((64, 64, 4), np.uint8)
+    stroke[:16, :16] = 255  # the top-left quarter's quarter: 64x64 of the photo
+    layer = write(tmp_path, "small.png", png(Image.fromarray(stroke, "RGBA")))
+    editor = {"background": handle_file(background), "layers": [handle_file(layer)],
+              "composite": handle_file(background)}
+    _, out, _ = result(client.predict(editor, api_name="/fill"))
+    expected = pixels.copy()
+    expected[:64, :64] = 255
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_nothing_painted_is_a_clear_message(client: Client, tmp_path: Path) -> None:
+    background = write(tmp_path, "photo.png", _good_png())
+    editor = {"background": handle_file(background), "layers": [],
+              "composite": handle_file(background)}
+    message = app_error(client, editor, api_name="/fill")
+    assert message == ("mask layer: nothing is painted yet; paint over what to remove with "
+                       "the brush, then press Run")
+    assert_still_serving(client)
 
 
 def test_a_data_url_payload_gets_the_same_policy_as_a_file(client: Client) -> None:
@@ -293,7 +347,7 @@ def test_truncated_png_is_named_in_one_line(client: Client, tmp_path: Path) -> N
     data = _good_png()
     path = write(tmp_path, "cut.png", data[: len(data) // 2])
     message = app_error(client, handle_file(path), api_name="/invert")
-    assert message.startswith("upload: truncated or corrupt image data"), message
+    assert message.startswith("image: truncated or corrupt image data"), message
     assert_still_serving(client)
 
 
@@ -303,7 +357,7 @@ def test_damaged_png_data_is_named_in_one_line(client: Client, tmp_path: Path) -
     data[start:start + 64] = bytes(64)  # zero the start of the compressed stream
     message = app_error(client, handle_file(write(tmp_path, "damaged.png", bytes(data))),
                         api_name="/invert")
-    assert message.startswith("upload: truncated or corrupt image data"), message
+    assert message.startswith("image: truncated or corrupt image data"), message
     assert_still_serving(client)
 
 
@@ -311,18 +365,27 @@ def test_not_an_image_is_named_in_one_line(client: Client, tmp_path: Path) -> No
     path = write(tmp_path, "notes.png", b"these are not the pixels you are looking for\n" * 8)
     try:
         message = app_error(client, handle_file(path), api_name="/invert")
-        assert message == "upload: not an image format Pillow can read", message
+        assert message == "image: not an image format Pillow can read", message
     finally:
         assert_still_serving(client)
 
 
-def test_too_many_pixels_is_refused_from_the_header(client: Client, tmp_path: Path) -> None:
+def test_the_pixel_cap_is_the_readmes_50_mp_and_follows_the_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert limits.pixel_cap() == 50_000_000
+    monkeypatch.setenv("TRANSLATE_MAX_PIXELS", "4_000_000")
+    assert limits.pixel_cap() == 4_000_000
+
+
+def test_too_many_pixels_is_refused_from_the_header(client: Client, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRANSLATE_MAX_PIXELS", "20000000")  # as `translate demo --max-pixels`
     black = png(Image.new("L", (5000, 5000)))
     assert len(black) < 100_000  # tiny on disk, 25 megapixels once decoded
     message = app_error(client, handle_file(write(tmp_path, "black.png", black)),
                         api_name="/invert")
-    assert message.startswith("upload: 5000x5000 = 25000000 pixels is over the limit of "
-                              f"{app.MAX_UPLOAD_PIXELS} pixels"), message
+    assert message == ("image: 5000x5000 = 25000000 pixels is over the limit of 20000000 "
+                       "pixels (20 MP) for one image here; use a smaller image"), message
     assert_still_serving(client)
 
 
@@ -330,20 +393,31 @@ def test_a_bomb_header_names_the_demo_pixel_limit(client: Client, tmp_path: Path
     bomb = write(tmp_path, "bomb.png", png_header_only(20000, 20000))  # 400 megapixels
     try:
         message = app_error(client, handle_file(bomb), api_name="/invert")
-        assert f"over the limit of {app.MAX_UPLOAD_PIXELS} pixels" in message, message
+        assert message.startswith("image: ") and "over the limit of 50000000 pixels (50 MP)" \
+            in message, message
+        assert "environment" not in message  # advice for the operator, not the visitor
     finally:
         assert_still_serving(client)
 
 
-def test_a_bomb_in_the_mask_editor_names_the_demo_pixel_limit(client: Client,
-                                                               tmp_path: Path) -> None:
+def test_a_bomb_in_the_mask_editor_names_the_photo(client: Client, tmp_path: Path) -> None:
     bomb = handle_file(write(tmp_path, "bomb.png", png_header_only(20000, 20000)))
     try:
         message = app_error(client, {"background": bomb, "layers": [], "composite": bomb},
                             api_name="/fill")
-        assert f"over the limit of {app.MAX_UPLOAD_PIXELS} pixels" in message, message
+        assert message.startswith("photo: ") and "over the limit of 50000000 pixels" \
+            in message, message
     finally:
         assert_still_serving(client)
+
+
+def test_a_bomb_as_a_mask_layer_names_the_layer(client: Client, tmp_path: Path) -> None:
+    photo = handle_file(write(tmp_path, "photo.png", _good_png()))
+    bomb = handle_file(write(tmp_path, "bomb.png", png_header_only(20000, 20000)))
+    message = app_error(client, {"background": photo, "layers": [bomb], "composite": photo},
+                        api_name="/fill")
+    assert message.startswith("mask layer: "), message
+    assert_still_serving(client)
 
 
 def test_a_file_over_the_byte_cap_is_refused_at_upload(
@@ -437,9 +511,11 @@ def test_one_tab_per_translator_with_a_widget_per_param(server: Server) -> None:
         output = "imageslider" if cls.compare_in_demo else "image"  # before | after
         assert by_id[f"{name}-output"]["type"] == output
 
+    assert by_id["digits-weights"]["type"] == "dropdown"
+    assert by_id["digits-weights"]["props"]["value"] == "starter"  # not the latest run
     notes = [c["props"]["value"] for c in components if c["type"] == "markdown"]
-    assert any(f"Weights: bundled starter ({server.weights['digits']})" in n for n in notes)
-    assert any("Weights: no weights for unweighted" in n for n in notes)
+    assert any("Weights:** no weights for unweighted" in n for n in notes)
+    assert not any(str(server.weights["digits"]) in n for n in notes)  # no server paths
 
 
 def test_a_file_param_is_an_upload_handed_over_as_its_path() -> None:
@@ -447,5 +523,26 @@ def test_a_file_param_is_an_upload_handed_over_as_its_path() -> None:
 
     from translate import Param
 
-    widget = app._widget("importer", Param(name="reverse", kind="file", help="a second file"))
+    widget = app._widget(InvertTranslator, Param(name="reverse", kind="file",
+                                                 help="a second file"))
     assert isinstance(widget, gr.File) and widget.type == "filepath"
+
+
+# ---- 8. the weights line -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("plugin", "headline"), [
+    ("digits", "class accuracy 98.3% (untrained baseline 9.8%, real train digits 98.4%)"),
+    ("superres", "psnr y 27.53 dB (bicubic baseline 26.95 dB, gain 0.58 dB)"),
+    ("inpaint", "hole 10 20 psnr 27.54 dB (telea 26.26 dB, coarse stage 27.52 dB)"),
+    ("cyclegan", "target domain share AtoB 100.0% (identity baseline 8.3%)"),
+])
+def test_the_headline_figure_comes_from_the_card_with_its_baselines(plugin, headline) -> None:
+    from importlib.resources import files
+
+    from translate.hub.catalog import describe
+    from translate_demo.weights import headline_figure
+
+    # The package's own starter (this module's server stands untrained weights in for it).
+    starter = Path(str(files(f"translate_{plugin}") / "starter"))
+    assert headline_figure(describe(starter).metrics) == headline

@@ -43,7 +43,8 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def call(url: str, api: str, data: list[Any], timeout: float = 20) -> tuple[str, str]:
     """POST a raw payload to /gradio_api/call/API; return (event, data) of its final message."""
     with httpx.Client(trust_env=False, timeout=timeout) as http:
-        posted = http.post(f"{url}gradio_api/call/{api}", json={"data": data})
+        # The last value is the weights choice; None is the tab's default.
+        posted = http.post(f"{url}gradio_api/call/{api}", json={"data": [*data, None]})
         if posted.status_code != 200:
             return "http", f"{posted.status_code} {posted.text}"
         event_id = posted.json()["event_id"]

@@ -6,6 +6,7 @@ The generator is a 1x1 convolution that starts exactly at its answer (minus iden
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from translate.data.pipeline import to_tensor
 from translate.engine.samples import tensor_to_pil
 from translate.losses import discriminator_loss, generator_loss
 from translate.metrics import stack
+from translate.progress import report
 
 
 @dataclass(kw_only=True)
@@ -159,6 +161,34 @@ def foreign_state(channels: int = 3, seed: int = 0) -> dict[str, torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
     return {"conv.weight": torch.randn(channels, channels, 1, 1, generator=generator),
             "conv.bias": torch.randn(channels, generator=generator)}
+
+
+class SlowTranslator(_Tiny):
+    """Takes `steps` x 50 ms, reporting each step to `translate.progress` (test-only)."""
+
+    name = "slow"
+    task = Task.UNCONDITIONAL
+    description = "Draws a white square, slowly (test-only)."
+    hub_repo = "test-only/slow"
+    output = "images"
+    inputs = (Param(name="steps", kind="int", default=5, low=1, high=1000,
+                    help="How many 50 ms steps to take."),)
+
+    def infer(self, *, steps: int = 5) -> list[Image.Image]:
+        for done in range(steps):
+            report(done, steps)
+            time.sleep(0.05)
+        report(steps, steps)
+        return [Image.new("L", (16, 16), 255)]
+
+
+class CappedTranslator(InvertTranslator):
+    """Invert, refusing demo requests that would make more than 256x256 pixels (test-only)."""
+
+    name = "capped"
+    description = "Inverts images of up to 256x256 pixels (test-only)."
+    hub_repo = "test-only/capped"
+    max_output_pixels = 256 * 256
 
 
 def _invert_export_inputs(self: Any, name: str) -> list[tuple[torch.Tensor, ...]]:

@@ -130,6 +130,7 @@ def build_cli(registry: Registry) -> click.Group:
         context_settings=CONTEXT))
     cli.add_command(push_command)
     cli.add_command(pull_command)
+    cli.add_command(models_command)
     for problem in call_each(registry, "register_commands", cli=cli):
         registry.problem(problem)
     return cli
@@ -385,6 +386,85 @@ def pull_command(obj: dict[str, Any], spec: str, revision: str | None, out: str 
         click.echo(pull(repo_id, revision=revision, local_dir=out))
         return
     click.echo(pull_any(spec, registry, revision=revision))
+
+
+@click.command("models", context_settings=CONTEXT)
+@click.argument("name", required=False, metavar="[NAME]")
+@click.pass_obj
+def models_command(obj: dict[str, Any], name: str | None) -> None:
+    """List every set of weights this app can use, or show NAME's in detail.
+
+    Bundled starters, training runs ($TRANSLATE_HOME/runs), imported and pulled models
+    ($TRANSLATE_HOME/models) and the plugins' curated Hub entries, each with its plugin,
+    architecture, source and licence, and whether it is ready, still to download or cannot
+    be downloaded here. NAME is an entry's name (starter, run:RUN, pulled:NAME,
+    RealESRGAN_x4plus, ...), or TRANSLATOR/NAME; a translator's name lists its entries.
+    """
+    from translate.hub.catalog import find_models, model_index
+
+    registry = obj["registry"]
+    if name is None or name in registry.translators:
+        listed = [item for item in model_index(registry)
+                  if name is None or item.entry.translator == name]
+        _print_index(listed)
+        return
+    for number, item in enumerate(find_models(name, registry)):
+        if number:
+            click.echo()
+        _print_entry(item)
+
+
+def _print_index(listed: list[Any]) -> None:
+    from translate.hub.catalog import format_count
+
+    if not listed:
+        click.echo("no weights found (no translators installed?)")
+        return
+    translator = None
+    for item in listed:
+        if item.entry.translator != translator:
+            translator = item.entry.translator
+            click.echo(f"{'' if item is listed[0] else chr(10)}{translator} "
+                       f"[plugin {item.plugin or '?'}]")
+        size = format_count(item.parameters) if item.parameters else "-"
+        click.echo(f"  {item.entry.name:<34} {item.arch or '-':<18} {size:>8}  "
+                   f"{item.licence or '-':<14} {item.status}")
+        if item.source:
+            click.echo(f"  {'':<34} {item.source}")
+    ready = sum(item.status == "ready" for item in listed)
+    click.echo(f"\n{len(listed)} entries, {ready} ready; `translate models NAME` for one, "
+               "`translate pull NAME` fetches a curated one")
+
+
+def _print_entry(item: Any) -> None:
+    from translate.hub.catalog import format_count, summary
+
+    entry, info, curated = item.entry, item.info, item.curated
+    rows: list[tuple[str, Any]] = [
+        ("name", entry.name), ("translator", entry.translator), ("plugin", item.plugin),
+        ("kind", entry.kind), ("status", item.status), ("arch", item.arch),
+        ("parameters", f"{item.parameters} ({format_count(item.parameters)})"
+         if item.parameters else None),
+        ("source", item.source), ("licence", item.licence)]
+    if info is not None:
+        rows += [("folder", entry.location), ("summary", summary(info, entry.kind)),
+                 ("small CPU starter", "yes" if info.is_starter else None),
+                 ("trained", f"{info.steps} steps" + (f" on {info.data}" if info.data else "")
+                  if info.steps else None),
+                 ("metrics", ", ".join(f"{k}={v:.4g}" for k, v in info.metrics.items())
+                  or None),
+                 ("card", info.card)]
+    if curated is not None:
+        rows += [("description", curated.description), ("repo", curated.repo),
+                 ("file", curated.file + (f" (member {curated.member})" if curated.member
+                                          else "")),
+                 ("revision", curated.revision), ("sha256", curated.sha256),
+                 ("cited", curated.source)]
+        if entry.kind == "hub" and item.status != "cannot download offline":
+            rows.append(("get it", f"translate pull {curated.name}"))
+    for key, value in rows:
+        if value is not None and value != "":
+            click.echo(f"{key + ':':<19}{value}")
 
 
 # ---- entry point ------------------------------------------------------------------------------

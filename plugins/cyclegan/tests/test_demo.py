@@ -53,9 +53,12 @@ def test_the_two_directions_differ_and_a_missing_upload_is_one_line(client):
 
 
 def test_bundled_examples_cover_both_domains_each_with_its_direction():
-    from translate_demo.app import _example_rows
+    from translate_demo.app import example_rows
 
-    rows = _example_rows(CycleGANTranslator, {"image": None, "direction": None})
+    names, rows, captions = example_rows(CycleGANTranslator, {"image": None, "direction": None})
+    assert names == ["image", "direction"]
     directions = {Path(image).name: direction for image, direction in rows}
     assert directions == {"photo-cat.png": "AtoB", "photo-temple.png": "AtoB",
                           "painting-cat.png": "BtoA", "painting-temple.png": "BtoA"}
+    assert captions == ["Painting to photo: a cat", "Painting to photo: a temple",
+                        "Photo to painting: a cat", "Photo to painting: a temple"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -109,8 +109,17 @@ class CycleGANTranslator(Translator):
     renamed_fields = {"directions": "direction", "disc_width": "d_width",
                       "disc_layers": "d_layers", "lambda_cycle": "cycle_weight",
                       "lambda_identity": "identity_weight"}
+    max_output_pixels = 4_194_304  # 2048x2048: about a minute on 2 CPU cores
 
     config: CycleGANConfig
+
+    @classmethod
+    def inputs_for(cls, config: TrainConfig) -> tuple[Param, ...]:
+        """Weights of one direction (an imported generator) offer only that direction."""
+        if getattr(config, "direction", "both") == "both":
+            return cls.inputs
+        return tuple(replace(p, choices=(config.direction,), default=config.direction)
+                     if p.name == "direction" else p for p in cls.inputs)
 
     # ---- networks -----------------------------------------------------------------------------
 

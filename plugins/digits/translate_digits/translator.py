@@ -109,6 +109,7 @@ class DigitsTranslator(Translator):
     )
     output = "images"
     starter_weights = files("translate_digits") / "starter"
+    examples = files("translate_digits") / "examples"  # settings only: digits takes no image
 
     config: DigitsConfig
 

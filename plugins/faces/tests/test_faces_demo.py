@@ -41,13 +41,13 @@ def answer(client, **params) -> np.ndarray:
 
 def expected(**params) -> np.ndarray:
     local = FacesTranslator.from_pretrained(STARTER)
-    return np.asarray(app._for_display(local.infer(**params)).convert("L"))
+    return np.asarray(app.for_display(local.infer(**params)).convert("L"))
 
 
 def test_faces_tab_has_the_declared_controls(client):
     api = client.view_api(return_format="dict", print_info=False)
     names = [p["parameter_name"] for p in api["named_endpoints"]["/faces"]["parameters"]]
-    assert names == ["count", "seed", "truncation", "walk_to", "walk_steps"]
+    assert names == ["count", "seed", "truncation", "walk_to", "walk_steps", "weights"]
 
 
 def test_seed_count_and_truncation_give_the_translators_grid(client):

@@ -121,7 +121,8 @@ class FacesTranslator(Translator):
         Param(name="truncation", kind="float", default=1.0, low=0.0, high=1.0,
               help="1 = full variety; lower gives more typical faces, 0 the average one."),
         Param(name="walk_to", kind="seed", default=1,
-              help="With walk steps >= 2: the seed whose first face the walk ends at."),
+              help="With walk steps >= 2: the seed whose first face the walk ends at.",
+              demo="advanced"),
         Param(name="walk_steps", kind="int", default=0, low=0, high=32,
               help="0 = a set of faces; N >= 2 = N faces walking from the first face of seed "
                    "to that of walk to (dcgan: one strip; stylegan2: N full-size frames)."),
@@ -137,6 +138,7 @@ class FacesTranslator(Translator):
             "StyleGAN2 config F (Karras et al. 2020) in rosinality's stylegan2-pytorch layout, "
             "pretrained only: import or pull its weights (FFHQ at 1024x1024)")),
     }
+    examples = files("translate_faces") / "examples"  # settings only: faces takes no image
 
     config: FacesConfig
 

@@ -51,9 +51,10 @@ def photo(height: int, width: int) -> np.ndarray:
     return np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
 
 
-def test_the_tab_takes_one_editor_and_the_resize_option(client: Client) -> None:
+def test_the_tab_takes_one_editor_and_no_resize_option(client: Client) -> None:
     api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/inpaint"]
-    assert [p["parameter_name"] for p in api["parameters"]] == ["mask", "resize_mask"]
+    # A painted layer is fitted to its photo by the demo: no checkbox for it.
+    assert [p["parameter_name"] for p in api["parameters"]] == ["mask", "weights"]
 
 
 def test_painting_a_hole_fills_it_and_keeps_every_other_pixel(client: Client,
@@ -65,20 +66,22 @@ def test_painting_a_hole_fills_it_and_keeps_every_other_pixel(client: Client,
     editor = {"background": handle_file(background),
               "layers": [handle_file(write(Image.fromarray(layer, "RGBA"), tmp_path / "l.png"))],
               "composite": handle_file(background)}
-    out = np.asarray(Image.open(client.predict(editor, False, api_name="/inpaint")))
+    out = np.asarray(Image.open(client.predict(editor, api_name="/inpaint")))
     hole = layer[..., 3] > 0
     assert out.shape == pixels.shape
     np.testing.assert_array_equal(out[~hole], pixels[~hole])
     assert not np.array_equal(out[hole], pixels[hole])
 
 
-def test_nothing_painted_returns_the_upload(client: Client, tmp_path: Path) -> None:
+def test_nothing_painted_is_a_clear_message(client: Client, tmp_path: Path) -> None:
     pixels = photo(256, 256)
     background = write(Image.fromarray(pixels), tmp_path / "photo.png")
     editor = {"background": handle_file(background), "layers": [],
               "composite": handle_file(background)}
-    out = np.asarray(Image.open(client.predict(editor, False, api_name="/inpaint")))
-    np.testing.assert_array_equal(out, pixels)
+    with pytest.raises(AppError) as caught:
+        client.predict(editor, api_name="/inpaint")
+    assert str(caught.value) == ("mask layer: nothing is painted yet; paint over what to "
+                                 "remove with the brush, then press Run")
 
 
 def data_url(image: Image.Image) -> dict[str, str]:
@@ -90,33 +93,37 @@ def data_url(image: Image.Image) -> dict[str, str]:
     return {"url": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()}
 
 
-def test_a_full_mask_is_told_to_the_visitor_in_one_line() -> None:
-    import torch
+def test_a_full_mask_is_told_to_the_visitor_in_one_line(tmp_path) -> None:
+    from types import SimpleNamespace
 
-    models = app.ModelCache("cpu")
-    torch.manual_seed(0)
-    models._models["inpaint"] = InpaintTranslator(InpaintTranslator.make_config(
-        "starter", TINY)).eval()
-    run = app._handler(InpaintTranslator, models, ["mask", "resize_mask"])
+    from translate_demo.testing import untrained_weights
+    from translate_demo.weights import Choices, ModelCache
+
+    folder = untrained_weights(InpaintTranslator, TINY, tmp_path)
+    tab = app.TabHandlers(InpaintTranslator, ModelCache("cpu"),
+                          Choices(InpaintTranslator, str(folder)), None)
+    run = tab.handler(["mask", "weights"])
     background = data_url(Image.fromarray(photo(64, 64)))
     everything = data_url(Image.new("RGBA", (64, 64), (255, 255, 255, 255)))
     editor = {"background": background, "layers": [everything], "composite": background}
     # Outside a running server, gr.Warning falls back to warnings.warn: what a visitor sees.
     with pytest.warns(UserWarning) as told:
-        out = run(editor, False)
-    assert isinstance(out, Image.Image)  # the guess, enlarged for display
+        out = run(editor, "", SimpleNamespace(session_hash="test"), lambda *a, **k: None)
+    assert isinstance(out, Image.Image)  # the guess, at the photo's size
     assert [str(w.message) for w in told] == [
         "the mask covers the whole image: the result is the model's guess with nothing known"]
 
 
 def test_no_upload_is_a_short_message(client: Client) -> None:
-    with pytest.raises(AppError, match="upload an image"):
-        client.predict(None, False, api_name="/inpaint")
+    with pytest.raises(AppError) as caught:
+        client.predict(None, api_name="/inpaint")
+    assert str(caught.value) == "photo: upload a photo, then paint over what to remove"
 
 
 def test_the_bundled_examples_pair_each_photo_with_a_painted_layer() -> None:
     folder = InpaintTranslator.examples
-    photos = sorted(p.name for p in folder.iterdir() if ".mask." not in p.name)
+    photos = sorted(p.name for p in folder.iterdir()
+                    if ".mask." not in p.name and p.suffix == ".png")
     assert photos == ["chelsea.png", "china.png"]  # held-out photos: the model never saw them
     for name in photos:
         image = Image.open(folder / name)
@@ -149,7 +156,10 @@ def test_a_user_paints_a_hole_in_the_browser(server: str, tmp_path: Path) -> Non
             # an upload before the editor has hydrated is silently dropped.
             page.goto(server, wait_until="networkidle", timeout=90_000)
             page.locator("#inpaint-mask").wait_for(timeout=60_000)
-            page.locator("#inpaint-mask input[type=file]").set_input_files(upload)
+            # The photo goes to the server first (checked there), then into the editor.
+            with page.expect_file_chooser() as chooser:
+                page.locator("#inpaint-photo").click()
+            chooser.value.set_files(upload)
             # Drawing before the editor selects its brush loses the stroke.
             page.locator("#inpaint-mask button.highlight[aria-label='Brush']").wait_for(
                 timeout=60_000)
@@ -179,8 +189,14 @@ def test_a_user_paints_a_hole_in_the_browser(server: str, tmp_path: Path) -> Non
 
 
 def test_the_examples_load_into_the_editor_as_photo_and_painted_layer() -> None:
-    rows = app._example_rows(InpaintTranslator, {"mask": None, "resize_mask": None})
+    names, rows, captions = app.example_rows(InpaintTranslator, {"mask": None})
+    assert names == ["mask"]
     assert [Path(row[0]["background"]).name for row in rows] == ["chelsea.png", "china.png"]
-    assert [Path(row[0]["layers"][0]).name for row in rows] == ["chelsea.mask.png",
-                                                                 "china.mask.png"]
-    assert all(row[1] is False for row in rows)
+    folder = Path(str(InpaintTranslator.examples))
+    for row, name in zip(rows, ["chelsea", "china"], strict=True):
+        # The hole of X.mask.png, in the brush's colour: it shows on any photo.
+        layer = np.asarray(Image.open(row[0]["layers"][0]))
+        hole = np.asarray(Image.open(folder / f"{name}.mask.png"))[..., 3] > 0
+        np.testing.assert_array_equal(layer[..., 3] > 0, hole)
+        assert (layer[hole][:, :3] == (255, 0, 102)).all()
+    assert captions[0].startswith("Chelsea the cat")

@@ -174,7 +174,8 @@ class InpaintTranslator(Translator):
               help="The hole: white/non-zero pixels, or the painted pixels of a transparent "
                    "layer. L, RGB or RGBA, the image's size."),
         Param(name="resize_mask", kind="bool", default=False,
-              help="Stretch a mask of another size to the image instead of refusing it."),
+              help="Stretch a mask of another size to the image instead of refusing it.",
+              demo="hidden"),  # the demo fits what was painted to the photo itself
     )
     output = "image"
     starter_weights = files("translate_inpaint") / "starter"

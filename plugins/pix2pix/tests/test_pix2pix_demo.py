@@ -53,7 +53,7 @@ def result(path: str) -> np.ndarray:
 def test_the_tab_takes_an_image_a_direction_and_the_options(client: Client) -> None:
     api = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/pix2pix"]
     assert [p["parameter_name"] for p in api["parameters"]] == [
-        "image", "direction", "fit", "keep_dropout", "seed"]
+        "image", "direction", "fit", "keep_dropout", "seed", "weights"]
 
 
 def test_an_upload_of_any_size_is_translated_at_its_size(client: Client, weights: Path,
@@ -81,11 +81,18 @@ def test_both_directions_are_offered_when_the_weights_have_them(client: Client,
 
 def test_one_way_weights_get_no_direction_choice(tmp_path: Path) -> None:
     folder = untrained_weights(Pix2PixTranslator, {**TINY, "direction": "AtoB"}, tmp_path)
+    photo = upload(np.zeros((64, 64, 3), np.uint8), tmp_path / "photo.png")
     with demo_client({"pix2pix": Pix2PixTranslator}, weights={"pix2pix": folder},
                      downloads=tmp_path / "downloads") as client:
-        api = client.view_api(return_format="dict", print_info=False)
-    names = [p["parameter_name"] for p in api["named_endpoints"]["/pix2pix"]["parameters"]]
-    assert names == ["image", "fit", "keep_dropout", "seed"]
+        # The tab keeps one widget per input whatever the weights; these hide "direction".
+        config = client.config
+        widget = next(c for c in config["components"]
+                      if c["props"].get("elem_id") == "pix2pix-direction")
+        assert widget["props"]["visible"] is False
+        assert result(client.predict(handle_file(photo), api_name="/pix2pix")).shape[:2] \
+            == (64, 64)
+        with pytest.raises(AppError, match="translate AtoB only"):
+            client.predict(handle_file(photo), "reverse", api_name="/pix2pix")
 
 
 def test_a_broken_upload_gives_one_line(client: Client, tmp_path: Path) -> None:
@@ -94,4 +101,5 @@ def test_a_broken_upload_gives_one_line(client: Client, tmp_path: Path) -> None:
     with pytest.raises(AppError) as caught:
         client.predict(handle_file(str(path)), "forward", "pad", False, 0, api_name="/pix2pix")
     message = str(caught.value)
-    assert "\n" not in message and "upload" in message and "Traceback" not in message
+    assert "\n" not in message and "Traceback" not in message
+    assert message.startswith("image: ")  # names the widget

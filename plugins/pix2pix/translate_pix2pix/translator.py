@@ -130,14 +130,18 @@ class Pix2PixTranslator(Translator):
                    "direction=both); reverse: B to A, for weights trained with direction=both."),
         Param(name="fit", kind="choice", choices=("pad", "resize"), default="pad",
               help="How the image is brought to a multiple of the U-Net stride (128 or 256): "
-                   "reflect-pad (and crop back) or resize (and resize back)."),
+                   "reflect-pad (and crop back) or resize (and resize back).",
+              demo="advanced"),
         Param(name="keep_dropout", kind="bool", default=False,
-              help="Keep dropout on at test time, as the paper does: varied outputs."),
-        Param(name="seed", kind="seed", default=0, help="Dropout noise seed (with keep_dropout)."),
+              help="Keep dropout on at test time, as the paper does: varied outputs.",
+              demo="advanced"),
+        Param(name="seed", kind="seed", default=0, help="Dropout noise seed (with keep_dropout).",
+              demo="advanced"),
     )
     starter_weights = files("translate_pix2pix") / "starter"
     examples = files("translate_pix2pix") / "examples"  # the two held-out photos
     curated = files("translate_pix2pix") / "curated.json"  # the HugGAN Hub checkpoints
+    max_output_pixels = 4_194_304  # 2048x2048: about 20 s on 2 CPU cores
 
     config: Pix2PixConfig
 
