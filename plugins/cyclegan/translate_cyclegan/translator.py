@@ -95,6 +95,7 @@ class CycleGANTranslator(Translator):
     )
     output = "image"
     starter_weights = files("translate_cyclegan") / "starter"
+    curated = files("translate_cyclegan") / "curated.json"  # the HugGAN Hub checkpoints
     examples = files("translate_cyclegan") / "examples"
     architectures = {
         # The paper's resnet_9blocks is blocks=9, resnet_6blocks blocks=6 (the reference's names).

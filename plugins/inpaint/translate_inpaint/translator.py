@@ -179,6 +179,7 @@ class InpaintTranslator(Translator):
     )
     output = "image"
     starter_weights = files("translate_inpaint") / "starter"
+    curated = files("translate_inpaint") / "curated.json"  # `translate pull big-lama`
     examples = files("translate_inpaint") / "examples"
 
     config: InpaintConfig
