@@ -14,22 +14,20 @@ from functools import partial
 from importlib.resources import files
 from typing import Annotated, Any, Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
 from translate import Architecture, Batch, Losses, Networks, Param, Task, TrainConfig, Translator
 from translate.config import AT_LEAST_1, NOT_NEGATIVE, POSITIVE, Range
-from translate.data.images import check_pixels, to_mode
+from translate.data.degrade import Degradation, DegradedPairs, restoration_benchmark
+from translate.data.images import check_pixels
 from translate.data.source import Source
 from translate.data.tensors import pil_to_tensor, signed, tensor_to_uint8, unit
 from translate.errors import ConfigError
 from translate.inference.anysize import run_any_size
 from translate.losses import discriminator_loss, generator_loss
 from translate.losses.perceptual import VGGPerceptualLoss, vgg_available, vgg_weights_path
-from translate.metrics.fidelity import psnr, ssim
-from translate_superres.degrade import Degradation, PairDataset, bicubic
 from translate_superres.model import RRDBNet, UNetDiscriminator
 from translate_superres.srvgg import SRVGGNetCompact
 
@@ -163,8 +161,8 @@ class SuperResTranslator(Translator):
 
     def make_dataset(self, source: Source, *, train: bool) -> torch.utils.data.Dataset:
         c = self.config
-        return PairDataset(source, scale=c.scale, patch=c.patch, train=train,
-                           kind=c.degradation)
+        return DegradedPairs(source, scale=c.scale, patch=c.patch, train=train,
+                             kind=c.degradation, key="lr")
 
     # ---- one step -------------------------------------------------------------------------
 
@@ -256,23 +254,10 @@ class SuperResTranslator(Translator):
 
         The baseline is bicubic upscaling of the same low-resolution input.
         """
-        s = self.config.scale
-        scores: dict[str, list[float]] = {k: [] for k in ("psnr", "ssim", "bicubic_psnr",
-                                                           "bicubic_ssim")}
-        for index in range(len(heldout)):
-            hr_image = to_mode(heldout[index]["image"], "RGB")
-            width, height = hr_image.size
-            hr = np.asarray(hr_image)[: height - height % s, : width - width % s]
-            lr = bicubic(hr, (hr.shape[1] // s, hr.shape[0] // s))
-            sr = np.asarray(self.upscale(Image.fromarray(lr)))
-            baseline = bicubic(lr, (hr.shape[1], hr.shape[0]))
-            for prefix, result in (("", sr), ("bicubic_", baseline)):
-                scores[f"{prefix}psnr"].append(psnr(result, hr, border=s, y_channel=True))
-                scores[f"{prefix}ssim"].append(ssim(result, hr, border=s, y_channel=True))
-        means = {k: float(np.mean(v)) for k, v in scores.items()}
-        return {"psnr_y": means["psnr"], "psnr_y_bicubic_baseline": means["bicubic_psnr"],
-                "psnr_y_gain_db": means["psnr"] - means["bicubic_psnr"],
-                "ssim_y": means["ssim"], "ssim_y_bicubic_baseline": means["bicubic_ssim"]}
+        m = restoration_benchmark(self.upscale, heldout, scale=self.config.scale)
+        return {"psnr_y": m["psnr"], "psnr_y_bicubic_baseline": m["baseline_psnr"],
+                "psnr_y_gain_db": m["psnr"] - m["baseline_psnr"],
+                "ssim_y": m["ssim"], "ssim_y_bicubic_baseline": m["baseline_ssim"]}
 
     def card_notes(self, metrics: Mapping[str, float]) -> str:
         """Which losses this config trains with: the perceptual term needs local VGG19 weights."""
