@@ -36,7 +36,8 @@ LAYERS: dict[int, tuple[str, ...]] = {
     ),
     4: (  # services
         "translate.engine.trainer", "translate.engine", "translate.data.sources",
-        "translate.data.paired", "translate.data.unpaired", "translate.data",
+        "translate.data.paired", "translate.data.unpaired", "translate.data.holes",
+        "translate.data",
         "translate.hub.sync", "translate.hub.importers", "translate.hub.resolve",
         "translate.hub.pretrained", "translate.hub.catalog", "translate.hub.index",
         "translate.hub.foreign", "translate.hub.keys", "translate.hub",

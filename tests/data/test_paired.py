@@ -11,6 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
+from support.plugin import installed_plugins
 from translate.data.paired import (
     AlignedSource,
     DerivedPairs,
@@ -29,7 +30,8 @@ from translate.plugins import load_plugins
 
 @pytest.fixture(scope="module")
 def registry():
-    return load_plugins()
+    """The host's own sources: the installed plugins blocked, as in every host test."""
+    return load_plugins(disabled=installed_plugins())
 
 
 def pair(seed: int, size: tuple[int, int] = (40, 32)) -> tuple[Image.Image, Image.Image]:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from support.plugin import installed_plugins
 from translate.builtins import sources as builtin_sources
 from translate.data.sources import (
     PHOTOS_HELDOUT,
@@ -54,7 +55,8 @@ def home(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="module")
 def registry():
-    return load_plugins()
+    """The host's own sources: the installed plugins blocked, as in every host test."""
+    return load_plugins(disabled=installed_plugins())
 
 
 

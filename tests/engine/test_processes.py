@@ -1,9 +1,12 @@
-"""Real processes: a run killed with SIGKILL resumes exactly; Accelerate with 2 processes."""
+"""Real processes: a run killed with SIGKILL resumes exactly; Accelerate with 2 processes.
+
+They train the test-only `draw` translator (tests/support/drawing.py), which the
+`test_translators` fixture installs as a plugin that the subprocesses discover.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import signal
@@ -18,7 +21,7 @@ import torch
 
 from translate.engine.checkpoint import CHECKPOINT_NAME, load_checkpoint
 
-RUN = ["train", "digits", "--steps", "24", "--quiet", "--device", "cpu",
+RUN = ["train", "draw", "--steps", "24", "--quiet", "--device", "cpu",
        "--set", "width=8", "--set", "batch_size=16", "--set", "checkpoint_every=4",
        "--set", "sample_every=1000", "--set", "log_every=1000", "--set", "evaluate_at_end=false"]
 
@@ -32,8 +35,8 @@ def weights(folder: Path) -> dict[str, torch.Tensor]:
     return safetensors.torch.load_file(str(folder / "weights" / "model.safetensors"))
 
 
-def test_killed_run_resumes_to_the_same_weights(tmp_path, isolated_home):
-    env = {**os.environ, "TRANSLATE_HOME": str(isolated_home)}
+def test_killed_run_resumes_to_the_same_weights(tmp_path, isolated_home, test_translators):
+    env = {**test_translators, "TRANSLATE_HOME": str(isolated_home)}
     reference = translate(*RUN, "--out", str(tmp_path / "straight"), env=env)
     assert reference.returncode == 0, reference.stderr
     expected = weights(tmp_path / "straight")
@@ -62,8 +65,9 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, isolated_home):
             assert torch.equal(tensor, got[key]), f"kill seed {seed}: {key} differs"
 
 
-def test_sigint_checkpoints_the_current_step_and_resume_finishes(tmp_path, isolated_home):
-    env = {**os.environ, "TRANSLATE_HOME": str(isolated_home)}
+def test_sigint_checkpoints_the_current_step_and_resume_finishes(tmp_path, isolated_home,
+                                                                 test_translators):
+    env = {**test_translators, "TRANSLATE_HOME": str(isolated_home)}
     out = tmp_path / "run"
     args = [a if a != "checkpoint_every=4" else "checkpoint_every=1000" for a in RUN]
     process = subprocess.Popen([sys.executable, "-m", "translate", *args, "--steps", "100000",
@@ -87,9 +91,10 @@ def test_sigint_checkpoints_the_current_step_and_resume_finishes(tmp_path, isola
 
 @pytest.mark.skipif(shutil.which("accelerate", path=str(Path(sys.executable).parent)) is None,
                     reason="accelerate launcher not installed")
-def test_two_processes_under_accelerate_launch(tmp_path, isolated_home):
+def test_two_processes_under_accelerate_launch(tmp_path, isolated_home, test_translators):
     """The same command on 2 CPU processes (gloo): gradients sync, replicas end identical."""
-    env = {**os.environ, "TRANSLATE_HOME": str(isolated_home), "ACCELERATE_USE_CPU": "true"}
+    env = {**test_translators, "TRANSLATE_HOME": str(isolated_home),
+           "ACCELERATE_USE_CPU": "true"}
     launcher = str(Path(sys.executable).parent / "accelerate")
     out = tmp_path / "run"
     result = subprocess.run(

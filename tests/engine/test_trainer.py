@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from support.drawing import DrawTranslator
 from translate.data.sources import digits_source
 from translate.engine.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from translate.engine.ema import make_ema, update_ema
@@ -15,17 +16,16 @@ from translate.engine.schedule import constant_then_linear
 from translate.engine.trainer import Trainer, train
 from translate.errors import ConfigError, TrainingError
 from translate.plugins import load_plugins
-from translate_digits.translator import DigitsTranslator
 
 TINY = {"width": "8", "batch_size": "8", "steps": "4", "log_every": "1", "sample_every": "2",
         "checkpoint_every": "2", "evaluate_at_end": "false"}
 
 
 def tiny_config(**overrides: str):
-    return DigitsTranslator.make_config("starter", {**TINY, **overrides})
+    return DrawTranslator.make_config("starter", {**TINY, **overrides})
 
 
-def make_trainer(tmp_path, cls=DigitsTranslator, **overrides: str) -> Trainer:
+def make_trainer(tmp_path, cls=DrawTranslator, **overrides: str) -> Trainer:
     source = digits_source()
     return Trainer(cls, tiny_config(**overrides), train_source=source.split("train"),
                    heldout_source=source.split("heldout"), out_dir=tmp_path / "run",
@@ -104,8 +104,8 @@ def test_gradients_are_clipped_to_grad_clip(tmp_path):
         assert norm <= 0.01 * 1.0001, name
 
 
-class NaNAtStepThree(DigitsTranslator):
-    """Digits whose generator loss turns NaN at the third step."""
+class NaNAtStepThree(DrawTranslator):
+    """The test translator, its generator loss turning NaN at the third step."""
 
     calls = 0
 
@@ -131,9 +131,9 @@ def test_non_finite_loss_stops_with_the_step_named_and_writes_no_weights(tmp_pat
 
 def test_fit_writes_samples_checkpoint_weights_and_latest_pointer(tmp_path, isolated_home):
     source = digits_source()
-    weights = train(DigitsTranslator, tiny_config(), train_source=source.split("train"),
+    weights = train(DrawTranslator, tiny_config(), train_source=source.split("train"),
                     heldout_source=source.split("heldout"), out_dir=tmp_path / "run",
-                    device="cpu", progress=False, command="translate train digits",
+                    device="cpu", progress=False, command="translate train draw",
                     observer=load_plugins().notify)
     run = tmp_path / "run"
     assert sorted(p.name for p in (run / "samples").iterdir()) == [
@@ -141,7 +141,7 @@ def test_fit_writes_samples_checkpoint_weights_and_latest_pointer(tmp_path, isol
     assert load_checkpoint(run / CHECKPOINT_NAME)["step"] == 4
     assert sorted(p.name for p in weights.iterdir()) == [
         "README.md", "config.json", "model.safetensors"]
-    assert (isolated_home / "latest" / "digits").read_text() == str(weights.resolve())
+    assert (isolated_home / "latest" / "draw").read_text() == str(weights.resolve())
     assert list((run / "tensorboard").iterdir()), "TensorBoard logger wrote nothing"
 
 
@@ -153,7 +153,7 @@ def test_existing_checkpoint_without_resume_is_refused(tmp_path):
 
 def test_resume_continues_from_the_checkpoint_step(tmp_path):
     make_trainer(tmp_path, steps="2").fit()
-    trainer = Trainer(DigitsTranslator, tiny_config(steps="4"),
+    trainer = Trainer(DrawTranslator, tiny_config(steps="4"),
                       train_source=digits_source().split("train"),
                       heldout_source=digits_source().split("heldout"),
                       out_dir=tmp_path / "run", device="cpu", progress=False, resume=True)
@@ -167,7 +167,7 @@ def test_resumed_run_matches_an_uninterrupted_one_exactly(tmp_path):
     straight = make_trainer(tmp_path / "a", steps="6", lr_decay_fraction="0")
     straight.fit()
     make_trainer(tmp_path / "b", steps="3", lr_decay_fraction="0").fit()
-    Trainer(DigitsTranslator, tiny_config(steps="6", lr_decay_fraction="0"),
+    Trainer(DrawTranslator, tiny_config(steps="6", lr_decay_fraction="0"),
             train_source=digits_source().split("train"),
             heldout_source=digits_source().split("heldout"),
             out_dir=tmp_path / "b" / "run", device="cpu", progress=False, resume=True).fit()
@@ -205,11 +205,11 @@ def test_fp16_on_cpu_is_refused_in_one_line(tmp_path):
 
 def test_unknown_or_missing_device_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="device must be one of"):
-        Trainer(DigitsTranslator, tiny_config(), train_source=digits_source(),
+        Trainer(DrawTranslator, tiny_config(), train_source=digits_source(),
                 heldout_source=digits_source(), out_dir=tmp_path, device="tpu")
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="no CUDA device"):
-            Trainer(DigitsTranslator, tiny_config(), train_source=digits_source(),
+            Trainer(DrawTranslator, tiny_config(), train_source=digits_source(),
                     heldout_source=digits_source(), out_dir=tmp_path, device="cuda")
 
 

@@ -36,11 +36,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 WEIGHTS_META: dict[str, Any] = {
     "format_version": 1,
-    "translator": "digits",
+    "translator": "draw",
     "task": "class-conditional generation",
     "description": "test",
     "config": {"steps": 1},
-    "provenance": {"command": "translate train digits", "data": "digits", "steps": 1},
+    "provenance": {"command": "translate train draw", "data": "digits", "steps": 1},
     "metrics": {"accuracy": 0.9},
 }
 

@@ -7,13 +7,13 @@ import importlib
 import pytest
 import torch
 
+from support.drawing import DrawTranslator, draw_config
 from translate.cli import main
 from translate.data.sources import digits_source
 from translate.engine.trainer import train
 from translate.hookspecs import hookspec
 from translate.hub.pretrained import from_pretrained
 from translate.plugins import load_plugins
-from translate_digits.translator import DigitsTranslator
 
 HOOKS = [name for name in dir(importlib.import_module("translate.hookspecs"))
          if hasattr(getattr(importlib.import_module("translate.hookspecs"), name),
@@ -64,11 +64,10 @@ def on_train_log(run, step, metrics):
 
 
 def tiny_train(tmp_path, registry):
-    config = DigitsTranslator.make_config("starter", {
-        "width": "8", "batch_size": "8", "steps": "4", "log_every": "2", "sample_every": "4",
-        "checkpoint_every": "4", "evaluate_at_end": "false"})
+    config = draw_config(batch_size=8, steps=4, log_every=2, sample_every=4, checkpoint_every=4,
+                         evaluate_at_end="false")
     source = digits_source()
-    return train(DigitsTranslator, config, train_source=source.split("train"),
+    return train(DrawTranslator, config, train_source=source.split("train"),
                  heldout_source=source.split("heldout"), out_dir=tmp_path / "run",
                  device="cpu", progress=False, observer=registry.notify, command="test")
 
@@ -79,7 +78,7 @@ def test_training_observers_see_start_logs_grids_and_end(tmp_path, install_plugi
     registry = load_plugins()
     tiny_train(tmp_path, registry)
     calls = importlib.import_module(module).calls
-    assert calls[0] == ("start", "digits", 0)
+    assert calls[0] == ("start", "draw", 0)
     logs = [c for c in calls if c[0] == "log"]
     assert [c[1] for c in logs] == [2, 4]
     assert {"D/real", "D/fake", "G/adversarial", "lr/G", "lr/D", "grad_norm/G",
@@ -143,20 +142,24 @@ def test_register_commands_adds_a_cli_command(install_plugin, capsys):
 
 IMPORTER = """
 from translate import Param, hookimpl
-from translate.hub.importers import Importer, read_reference_state_dict
-from translate_digits.translator import DigitsTranslator
+from translate.hub.importers import Importer
 
-def convert(path, width):
-    state = read_reference_state_dict(path)
-    config = DigitsTranslator.make_config("starter", {"width": str(width)})
-    model = DigitsTranslator(config)
-    # The "reference" layout names the generator "netG" instead of "G".
-    model.generators.load_state_dict({k.replace("netG.", "G.", 1): v for k, v in state.items()})
-    return model
+# The "reference" layout names the generator "netG" instead of "G"; the user says its width.
+def detect(state, width):
+    return {"width": width} if all(k.startswith("netG.") for k in state) else None
+
+def rename(state, config, role):
+    return {k.replace("netG.", "G.", 1): v for k, v in state.items()}
+
+@hookimpl
+def register_translators(register):
+    from support.drawing import DrawTranslator
+    register(DrawTranslator)
 
 @hookimpl
 def register_importers(register):
-    register(Importer(translator="digits", description="netG.* state dicts", convert=convert,
+    register(Importer(translator="draw", description="netG.* state dicts", detect=detect,
+                      filter=rename, preset="starter",
                       options=(Param(name="width", kind="int", default=32, help="G width"),)))
 """
 
@@ -164,18 +167,19 @@ def register_importers(register):
 def test_register_importers_backs_translate_import(tmp_path, install_plugin, capsys):
     install_plugin(IMPORTER, entry_point="importer")
     registry = load_plugins()
-    source = DigitsTranslator(DigitsTranslator.make_config("starter", {"width": "8"}))
+    torch.manual_seed(0)
+    source = DrawTranslator(draw_config(width=6))
     state = {f"module.netG.{k[2:]}": v for k, v in source.generators.state_dict().items()}
     torch.save({"state_dict": state}, tmp_path / "latest_net_G.pth")
 
-    code = main(["import", "digits", str(tmp_path / "latest_net_G.pth"), "--out",
-                 str(tmp_path / "imported"), "--width", "8"], registry=registry)
+    code = main(["import", "draw", str(tmp_path / "latest_net_G.pth"), "--out",
+                 str(tmp_path / "imported"), "--width", "6"], registry=registry)
     assert code == 0, capsys.readouterr().err
-    loaded = from_pretrained(tmp_path / "imported", expected=DigitsTranslator)
+    loaded = from_pretrained(tmp_path / "imported", expected=DrawTranslator)
     for key, value in source.generators.state_dict().items():
         assert torch.equal(value, loaded.generators.state_dict()[key])
     card = (tmp_path / "imported" / "README.md").read_text()
-    assert "translate import digits" in card
+    assert "translate import draw" in card
 
 
 class Payload:
@@ -188,7 +192,7 @@ class Payload:
 def test_import_refuses_pickles_that_carry_code(tmp_path, install_plugin, capsys):
     install_plugin(IMPORTER, entry_point="importer")
     torch.save({"state_dict": {"x": Payload()}}, tmp_path / "evil.pth")
-    code = main(["import", "digits", str(tmp_path / "evil.pth"), "--out", str(tmp_path / "o")],
+    code = main(["import", "draw", str(tmp_path / "evil.pth"), "--out", str(tmp_path / "o")],
                 registry=load_plugins())
     out, err = capsys.readouterr()
     assert code == 1 and "this must never run" not in out

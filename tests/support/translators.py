@@ -159,3 +159,12 @@ def foreign_state(channels: int = 3, seed: int = 0) -> dict[str, torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
     return {"conv.weight": torch.randn(channels, channels, 1, 1, generator=generator),
             "conv.bias": torch.randn(channels, generator=generator)}
+
+
+def _invert_export_inputs(self: Any, name: str) -> list[tuple[torch.Tensor, ...]]:
+    from translate.inference.export import image_inputs
+
+    return image_inputs(self.config.channels)
+
+
+InvertTranslator.export_inputs = _invert_export_inputs  # the 1x1 conv exports as it is

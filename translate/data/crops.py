@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import random
 
-import albumentations as A
 import cv2
 import numpy as np
 from torch.utils.data import Dataset
@@ -54,6 +53,8 @@ class SquareCrops(Dataset):
     def __init__(self, source: Source, *, side: int, train: bool,
                  places: tuple[tuple[float, float], ...] = HELDOUT_PLACES,
                  flat_std: float = FLAT_STD, retries: int = FLAT_RETRIES) -> None:
+        import albumentations as A  # slow to import; `translate list` never needs it
+
         self.source, self.side, self.train = source, side, train
         self.places, self.flat_std, self.retries = places, flat_std, retries
         place = ([A.RandomCrop(side, side, pad_if_needed=True,

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
-import albumentations as A
 import cv2
 import numpy as np
 import torch
@@ -208,6 +207,8 @@ class PairedDataset(Dataset):
 
     def __init__(self, source: Source, *, size: int, load_size: int, direction: Direction,
                  in_channels: int, out_channels: int, train: bool) -> None:
+        import albumentations as A  # slow to import; `translate list` never needs it
+
         needs_pairs(source)
         self.source, self.size, self.train = source, size, train
         self.input_key, self.target_key = ("A", "B") if direction == "AtoB" else ("B", "A")

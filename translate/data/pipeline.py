@@ -10,9 +10,8 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import albumentations as A
 import cv2
 import numpy as np
 import torch
@@ -21,6 +20,9 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from translate.data.images import to_mode
 from translate.data.source import Source
 from translate.data.tensors import to_tensor
+
+if TYPE_CHECKING:
+    import albumentations as A
 
 __all__ = ["ImageDataset", "Key", "StepSampler", "first_items", "to_tensor", "training_loader"]
 
@@ -32,6 +34,8 @@ class ImageDataset(Dataset):
 
     def __init__(self, source: Source, *, size: int, mode: Literal["L", "RGB"],
                  augmentations: Sequence[A.BasicTransform] = ()) -> None:
+        import albumentations as A  # slow to import; `translate list` never needs it
+
         self.source, self.mode = source, mode
         # Shrinking uses area averaging (no aliasing); a non-square image is centre-cropped,
         # as a user expects of a square generator.

@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import albumentations as A
 import numpy as np
 import torch
 from PIL import Image
@@ -147,6 +146,8 @@ class UnpairedDataset(Dataset):
 
     def __init__(self, source: Source, *, size: int, mode: Literal["L", "RGB"], train: bool,
                  load_size: int = 0) -> None:
+        import albumentations as A  # slow to import; `translate list` never needs it
+
         a, b = domain_indices(source)
         if train:
             extra = [A.RandomCrop(height=size, width=size), A.HorizontalFlip(p=0.5)]

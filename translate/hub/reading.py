@@ -111,6 +111,7 @@ _OBJECTS = (
     "omegaconf.nodes.BytesNode", "omegaconf.nodes.PathNode",
     "numpy.dtype", "numpy.dtypes.Float64DType", "numpy.dtypes.Float32DType",
     "numpy.dtypes.Int64DType", "numpy.dtypes.Int32DType",
+    "pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint",  # keys Lightning 1.2 callbacks
 )
 _DICTS = (
     "pytorch_lightning.utilities.parsing.AttributeDict",

@@ -15,7 +15,10 @@ import tempfile
 import pytest
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
-           "GRADIO_ANALYTICS_ENABLED": "False"}
+           "GRADIO_ANALYTICS_ENABLED": "False",
+           # Tests run networks through PyTorch unless they ask for an engine: building one
+           # (an ONNX export) costs more than a test should.
+           "TRANSLATE_BACKEND": "eager"}
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources import files
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -15,14 +15,16 @@ from translate import Architecture, Batch, Losses, Networks, Param, Task, TrainC
 from translate.config import AT_LEAST_1, NOT_NEGATIVE, Range
 from translate.data.source import Source
 from translate.data.tensors import pil_to_tensor, tensor_to_pil
-from translate.data.unpaired import UnpairedDataset
 from translate.errors import ConfigError, WeightsError
 from translate.inference.anysize import run_any_size
+from translate.inference.export import image_inputs
 from translate.losses import discriminator_loss, generator_loss
 from translate.nn import reference_init
-from translate_cyclegan.evaluation import evaluate_translation
 from translate_cyclegan.model import HistoryPatchDiscriminator, ResnetGenerator
 from translate_cyclegan.pytorch_gan import GeneratorResNet
+
+if TYPE_CHECKING:  # both import albumentations or sklearn, which `translate list` never needs
+    from translate.data.unpaired import UnpairedDataset
 
 Direction = Literal["AtoB", "BtoA"]
 # Which generator runs each direction: G_A maps A to B, G_B maps B to A (the reference's names).
@@ -124,6 +126,8 @@ class CycleGANTranslator(Translator):
                 for name in ("D_A", "D_B")}
 
     def make_dataset(self, source: Source, *, train: bool) -> UnpairedDataset:
+        from translate.data.unpaired import UnpairedDataset
+
         c = self.config
         return UnpairedDataset(source, size=c.image_size, load_size=c.load_size,
                                mode=self.image_mode, train=train)
@@ -190,8 +194,12 @@ class CycleGANTranslator(Translator):
         if self.config.direction not in ("both", direction):
             raise WeightsError(f"these weights translate {self.config.direction} only (one "
                                f"generator was imported); {direction} needs the other one")
-        return run_any_size(self.generators[GENERATOR[direction]], images, min_size=MIN_SIDE,
-                            multiple=self.architecture.network.stride, device=self.device)
+        stride = self.architecture.network.stride
+        net = self.runner(GENERATOR[direction], channels=images.shape[1], multiple=stride)
+        return run_any_size(net, images, min_size=MIN_SIDE, multiple=stride, device=self.device)
+
+    def export_inputs(self, name: str) -> list[tuple[torch.Tensor, ...]]:
+        return image_inputs(3, self.architecture.network.stride)
 
     def infer(self, *, image: Image.Image, direction: Direction = "AtoB") -> list[Image.Image]:
         pixels = pil_to_tensor(image.convert(self.image_mode))
@@ -204,6 +212,8 @@ class CycleGANTranslator(Translator):
         See `translate_cyclegan.evaluation`; every figure comes with its baseline.
         """
         data = self.make_dataset(heldout, train=False)
+        from translate_cyclegan.evaluation import evaluate_translation
+
         return evaluate_translation(self, data.domain(0), data.domain(1))
 
     def card_notes(self, metrics: Mapping[str, float]) -> str:

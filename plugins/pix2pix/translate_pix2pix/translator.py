@@ -26,6 +26,7 @@ from translate.data.tensors import pil_to_tensor, tensor_to_pil
 from translate.errors import ConfigError, DataError
 from translate.evaluation import in_chunks, stack_items
 from translate.inference.anysize import run_any_size
+from translate.inference.export import image_inputs
 from translate.losses import discriminator_loss, generator_loss
 from translate.nn import PatchDiscriminator, reference_init
 from translate_pix2pix import pytorch_gan
@@ -252,7 +253,11 @@ class Pix2PixTranslator(Translator):
         if reverse and not self.both:
             raise ConfigError(f"these weights translate {self.config.direction} only; a model "
                               "trained with --set direction=both has the reverse too")
-        generator = self.generators["G_reverse" if reverse else "G"]
+        name = "G_reverse" if reverse else "G"
+        generator = self.generators[name]
+        # Dropout at test time is a training-mode network: only eager PyTorch runs that.
+        net = generator if keep_dropout else self.runner(
+            name, channels=images.shape[1], multiple=STRIDES[self.config.arch])
         was_training = generator.training
         generator.eval()
         for module in generator.modules():  # dropout on at test time only if asked
@@ -263,10 +268,14 @@ class Pix2PixTranslator(Translator):
             with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda"
                                        else []):
                 torch.manual_seed(seed)
-                return run_any_size(generator, images, multiple=STRIDES[self.config.arch],
+                return run_any_size(net, images, multiple=STRIDES[self.config.arch],
                                     fit=fit, clamp=(-1, 1), device=self.device)
         finally:
             generator.train(was_training)
+
+    def export_inputs(self, name: str) -> list[tuple[torch.Tensor, ...]]:
+        channels = self.config.in_channels if name == "G" else self.config.out_channels
+        return image_inputs(channels, STRIDES[self.config.arch])
 
     def infer(self, *, image: Image.Image, direction: str = "forward", fit: str = "pad",
               keep_dropout: bool = False, seed: int = 0) -> list[Image.Image]:

@@ -26,6 +26,7 @@ from translate.data.source import Source
 from translate.data.tensors import pil_to_tensor, signed, tensor_to_uint8, unit
 from translate.errors import ConfigError
 from translate.inference.anysize import run_any_size
+from translate.inference.export import image_inputs
 from translate.losses import discriminator_loss, generator_loss
 from translate.losses.perceptual import VGGPerceptualLoss, vgg_available, vgg_weights_path
 from translate_superres.model import RRDBNet, UNetDiscriminator
@@ -215,12 +216,16 @@ class SuperResTranslator(Translator):
             precision = "fp16" if device.type == "cuda" else "fp32"
         if precision == "fp16" and device.type != "cuda":
             raise ConfigError("precision fp16 needs CUDA; use fp32 or bf16 on the CPU")
-        generator = self.generators["G"]
-        pixels = run_any_size(generator, pil_to_tensor(image, unit=True), scale=self.config.scale,
-                              tile=tile, overlap=overlap, multiple=generator.multiple,
+        multiple = self.generators["G"].multiple
+        net = self.runner("G", channels=3, multiple=multiple)
+        pixels = run_any_size(net, pil_to_tensor(image, unit=True), scale=self.config.scale,
+                              tile=tile, overlap=overlap, multiple=multiple,
                               device=device, dtype=PRECISIONS[precision],
                               postprocess=partial(tensor_to_uint8, unit=True))
         return Image.fromarray(pixels[0])
+
+    def export_inputs(self, name: str) -> list[tuple[torch.Tensor, ...]]:
+        return [(unit(x),) for (x,) in image_inputs(3, self.generators["G"].multiple)]
 
     def infer(self, *, image: Image.Image, scale: str = "auto", tile: int = 192,
               overlap: int = 24, precision: str = "auto") -> list[Image.Image]:
