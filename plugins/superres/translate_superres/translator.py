@@ -27,6 +27,7 @@ from translate.data.tensors import pil_to_tensor, signed, tensor_to_uint8, unit
 from translate.errors import ConfigError
 from translate.inference.anysize import run_any_size
 from translate.inference.export import image_inputs
+from translate.inference.pictures import inference_dtype, restore_alpha, split_alpha
 from translate.losses import discriminator_loss, generator_loss
 from translate.losses.perceptual import VGGPerceptualLoss, vgg_available, vgg_weights_path
 from translate_superres.model import RRDBNet, UNetDiscriminator
@@ -37,7 +38,6 @@ STARTER = files("translate_superres") / "starter"
 # section 3.3); these are Real-ESRGAN's layer weights.
 PERCEPTUAL_LAYERS = {"conv1_2": 0.1, "conv2_2": 0.1, "conv3_4": 1.0, "conv4_4": 1.0,
                      "conv5_4": 1.0}
-PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 # Output factors infer offers: the network's own, and smaller ones by resizing its output.
 OUTPUT_SCALES = ("8", "4", "2")
 ARCHITECTURES = {
@@ -211,16 +211,12 @@ class SuperResTranslator(Translator):
     def upscale(self, image: Image.Image, *, tile: int = 192, overlap: int = 24,
                 precision: str = "auto") -> Image.Image:
         """The network's own upscaling (x`config.scale`) of an RGB image, tiled."""
-        device = self.device
-        if precision == "auto":
-            precision = "fp16" if device.type == "cuda" else "fp32"
-        if precision == "fp16" and device.type != "cuda":
-            raise ConfigError("precision fp16 needs CUDA; use fp32 or bf16 on the CPU")
         multiple = self.generators["G"].multiple
         net = self.runner("G", channels=3, multiple=multiple)
         pixels = run_any_size(net, pil_to_tensor(image, unit=True), scale=self.config.scale,
                               tile=tile, overlap=overlap, multiple=multiple,
-                              device=device, dtype=PRECISIONS[precision],
+                              device=self.device,
+                              dtype=inference_dtype(precision, self.device),
                               postprocess=partial(tensor_to_uint8, unit=True))
         return Image.fromarray(pixels[0])
 
@@ -237,20 +233,15 @@ class SuperResTranslator(Translator):
         width, height = image.size
         check_pixels(width * outscale, height * outscale,
                      name=f"x{outscale} of the {width}x{height} input")
-        alpha = image.getchannel("A") if image.mode in ("RGBA", "LA") else None
-        if alpha is not None and alpha.getextrema()[0] == 255:
-            alpha = None  # opaque: RGBA only because the reader keeps alpha for us
-        result = self.upscale(image.convert("RGB"), tile=tile, overlap=overlap,
-                              precision=precision)
+        rgb, alpha = split_alpha(image)
+        result = self.upscale(rgb, tile=tile, overlap=overlap, precision=precision)
         size = (width * outscale, height * outscale)
         if result.size != size:
             # Real-ESRGAN's --outscale: another factor than the network's is a resize of its
             # output (down for x2 from a x4 model: sharper than a x2 network would be).
             result = result.resize(size, Image.LANCZOS)
-        if alpha is not None:
-            # Transparency is a mask, not a photo: the network never saw one.
-            result.putalpha(alpha.resize(size, Image.BICUBIC))
-        return [result]
+        # Transparency is a mask, not a photo: the network never saw one.
+        return [restore_alpha(result, alpha)]
 
     # ---- judging --------------------------------------------------------------------------
 
