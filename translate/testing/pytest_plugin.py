@@ -15,15 +15,17 @@ import tempfile
 import pytest
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
-           "GRADIO_ANALYTICS_ENABLED": "False",
-           # Tests run networks through PyTorch unless they ask for an engine: building one
-           # (an ONNX export) costs more than a test should.
-           "TRANSLATE_BACKEND": "eager"}
+           "GRADIO_ANALYTICS_ENABLED": "False"}
+# Tests run networks through PyTorch unless they (or the person running them) ask for an
+# engine: building one (an ONNX export) costs more than a test should.
+DEFAULTS = {"TRANSLATE_BACKEND": "eager"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # Before any test module imports huggingface_hub or gradio, which read these once.
-    for name, value in OFFLINE.items():
+    # Forced, not defaulted: a test that needs a Hub serves one locally and says so itself.
+    os.environ.update(OFFLINE)
+    for name, value in DEFAULTS.items():
         os.environ.setdefault(name, value)
     # Module- and session-scoped fixtures run before the per-test home exists; they get
     # this session's own home, never the user's ~/.cache/gan-translate.
