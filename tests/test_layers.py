@@ -19,11 +19,13 @@ LAYERS: dict[int, tuple[str, ...]] = {
     1: (  # types and errors: the shared vocabulary
         "translate.errors", "translate.paths", "translate.files", "translate.types",
         "translate.config", "translate.hookspecs", "translate.version", "translate.progress",
+        "translate.deprecation",
     ),
     2: (  # leaf machinery
         "translate.device", "translate.data.images", "translate.data.tensors",
         "translate.data.masks", "translate.data.source", "translate.data.pipeline",
-        "translate.data.crops", "translate.nn", "translate.losses", "translate.metrics",
+        "translate.data.crops", "translate.data.degrade", "translate.nn", "translate.losses",
+        "translate.metrics",
         "translate.engine.checkpoint", "translate.engine.ema", "translate.engine.schedule",
         "translate.engine.samples", "translate.engine.watch", "translate.hub.layout",
         "translate.hub.reading", "translate.hub.card", "translate.inference",
@@ -38,7 +40,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
         "translate.data",
         "translate.hub.sync", "translate.hub.importers", "translate.hub.resolve",
         "translate.hub.pretrained", "translate.hub.catalog", "translate.hub.index",
-        "translate.hub.foreign", "translate.hub",
+        "translate.hub.foreign", "translate.hub.keys", "translate.hub",
     ),
     5: (  # the registry and the host's own hook implementations
         "translate.plugins", "translate.builtins",

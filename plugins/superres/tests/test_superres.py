@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from translate.cli import main
+from translate.data.degrade import DegradedPairs, bicubic
 from translate.data.sources import photos_source
 from translate.data.tensors import tensor_to_uint8
 from translate.engine.trainer import Trainer
@@ -31,7 +32,6 @@ from translate.losses.perceptual import VGG_FILES
 from translate.metrics.fidelity import psnr, ssim
 from translate_superres import translator as superres_translator
 from translate_superres.checkpoints import LAYOUTS, layout_of
-from translate_superres.degrade import PairDataset, bicubic
 from translate_superres.importer import IMPORTER, detect_config
 from translate_superres.model import RRDBNet, UNetDiscriminator
 from translate_superres.translator import STARTER, SuperResTranslator
@@ -245,8 +245,8 @@ def test_bad_checkpoints_give_one_line_errors(tmp_path: Path,
 
 def test_layout_detection_names_the_layout() -> None:
     state = random_net(4).state_dict()
-    assert LAYOUTS[layout_of(esrgan_layout(state))][1] == "ESRGAN"
-    assert LAYOUTS[layout_of(state)][1] == "BasicSR/Real-ESRGAN"
+    assert LAYOUTS[layout_of(esrgan_layout(state))].label == "ESRGAN"
+    assert LAYOUTS[layout_of(state)].label == "BasicSR/Real-ESRGAN"
 
 
 # ---- tiled inference (translate.inference.anysize, as superres uses it) ----------------------
@@ -263,12 +263,11 @@ def test_tiled_equals_untiled(scale: int, size: tuple[int, int]) -> None:
 
 
 def test_the_old_tiling_path_still_works_with_a_warning() -> None:
-    from translate_superres.tiling import upscale_tiled as old
-
     net = RRDBNet(scale=2, features=8, blocks=1, growth=4).eval()
     image = torch.rand(1, 3, 19, 26)
-    with pytest.warns(DeprecationWarning, match="run_any_size"):
-        pixels = old(net, image, scale=2, tile=8, overlap=4, multiple=net.multiple)
+    with pytest.warns(DeprecationWarning, match="run_any_size"):  # warned where imported
+        from translate_superres.tiling import upscale_tiled as old
+    pixels = old(net, image, scale=2, tile=8, overlap=4, multiple=net.multiple)
     assert np.array_equal(pixels, upscale_tiled(net, image, scale=2, tile=8, overlap=4,
                                                 multiple=net.multiple))
 
@@ -347,7 +346,7 @@ def test_infer_command_on_any_size(tmp_path: Path) -> None:
 def test_pairs_are_made_on_the_fly_and_deterministic() -> None:
     source = photos_source().split("train")
     for kind in ("bicubic", "real-esrgan", "real-esrgan-2"):
-        data = PairDataset(source, scale=4, patch=16, train=True, kind=kind)
+        data = DegradedPairs(source, scale=4, patch=16, train=True, kind=kind, key="lr")
         item = data[(3, 1234)]
         assert item["image"].shape == (3, 64, 64) and item["lr"].shape == (3, 16, 16)
         assert torch.equal(item["lr"], data[(3, 1234)]["lr"])
@@ -371,7 +370,7 @@ def test_photos_hold_out_whole_images() -> None:
 def test_held_out_samples_are_different_places_of_each_photo() -> None:
     # Two held-out photos must still fill an 8-row sample grid without repeating a crop.
     heldout = photos_source().split("heldout")
-    data = PairDataset(heldout, scale=4, patch=16, train=False)
+    data = DegradedPairs(heldout, scale=4, patch=16, train=False, key="lr")
     crops = [data[k]["image"] for k in range(len(data))]
     assert len(crops) == 4 * len(heldout)  # four places in each photo
     assert all(not torch.equal(a, b) for i, a in enumerate(crops) for b in crops[i + 1:])
@@ -397,14 +396,24 @@ def test_psnr_and_ssim_on_luma() -> None:
 
 
 def test_the_old_metrics_path_still_works_with_a_warning() -> None:
-    from translate_superres.metrics import psnr_y, ssim_y
-
     rng = np.random.default_rng(1)
     a, b = (rng.integers(0, 256, (24, 30, 3), np.uint8) for _ in range(2))
+    with pytest.warns(DeprecationWarning, match="fidelity"):  # warned where imported
+        from translate_superres.metrics import psnr_y
+    assert psnr_y(a, b, border=2) == psnr(a, b, border=2, y_channel=True)
     with pytest.warns(DeprecationWarning, match="fidelity"):
-        assert psnr_y(a, b, border=2) == psnr(a, b, border=2, y_channel=True)
-    with pytest.warns(DeprecationWarning, match="fidelity"):
-        assert ssim_y(a, b, border=2) == ssim(a, b, border=2, y_channel=True)
+        from translate_superres.metrics import ssim_y
+    assert ssim_y(a, b, border=2) == ssim(a, b, border=2, y_channel=True)
+
+
+def test_the_old_degrade_path_still_works_with_a_warning() -> None:
+    source = photos_source().split("heldout")
+    with pytest.warns(DeprecationWarning, match="translate.data.degrade"):
+        from translate_superres.degrade import PairDataset
+    old = PairDataset(source, scale=4, patch=16, train=True, kind="real-esrgan")[(1, 7)]
+    new = DegradedPairs(source, scale=4, patch=16, train=True, kind="real-esrgan",
+                        key="lr")[(1, 7)]
+    assert old.keys() == {"image", "lr"} and torch.equal(old["lr"], new["lr"])
 
 
 # ---- training: losses, stages, the model card ---------------------------------------------

@@ -20,15 +20,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import torch
-
 from translate import Param
 from translate.errors import WeightsError
 from translate.hub.importers import Importer
-from translate_superres.checkpoints import closest_match, detect, filter_state, nearest_network
+from translate.hub.keys import State
+from translate_superres.checkpoints import LAYOUTS, detect, filter_state
 from translate_superres.srvgg import ACTIVATIONS, interpolate_states
 
-State = dict[str, torch.Tensor]
 # Real-ESRGAN's default --denoise_strength for realesr-general-x4v3.
 DENOISE_STRENGTH = 0.5
 
@@ -42,19 +40,12 @@ def detect_config(state: State, *, activation: str | None = None,
     arch, arguments = found
     if arguments.pop("channels") != 3:
         raise WeightsError("only RGB networks are supported (the translator's image mode)")
-    if activation is not None and arch != "srvgg":
-        raise WeightsError(f"activation is an SRVGGNetCompact setting; this file is {arch}")
     return {"arch": arch, **arguments}
 
 
 def filter_config(state: State, config: Any, role: str) -> State:
     """The file's tensors under the translator's keys (`G.conv_first.weight`, ...)."""
     return {f"G.{key}": value for key, value in filter_state(state, config.arch).items()}
-
-
-def closest(state: State) -> tuple[float, str]:
-    """How near a refused file is to a known layout (0..1), and the one line saying so."""
-    return nearest_network(state).matched, closest_match(state)
 
 
 def blend(states: Mapping[str, State], *, denoise_strength: float | None = None) -> State:
@@ -75,7 +66,7 @@ IMPORTER = Importer(
                 "network is read from the shapes",
     detect=detect_config,
     filter=filter_config,
-    closest=closest,
+    closest=LAYOUTS.closest,
     combine=blend,
     options=(
         Param(name="wdn", kind="file",

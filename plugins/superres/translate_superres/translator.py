@@ -14,24 +14,23 @@ from functools import partial
 from importlib.resources import files
 from typing import Annotated, Any, Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
 from translate import Architecture, Batch, Losses, Networks, Param, Task, TrainConfig, Translator
 from translate.config import AT_LEAST_1, NOT_NEGATIVE, POSITIVE, Range
-from translate.data.images import check_pixels, to_mode
+from translate.data.degrade import Degradation, DegradedPairs, restoration_benchmark
+from translate.data.images import check_pixels
 from translate.data.source import Source
 from translate.data.tensors import pil_to_tensor, signed, tensor_to_uint8, unit
 from translate.errors import ConfigError
 from translate.inference.anysize import run_any_size
 from translate.inference.export import image_inputs
+from translate.inference.pictures import inference_dtype, restore_alpha, split_alpha
 from translate.losses import discriminator_loss, generator_loss
 from translate.losses.perceptual import VGGPerceptualLoss, vgg_available, vgg_weights_path
-from translate.metrics.fidelity import psnr, ssim
 from translate.progress import report
-from translate_superres.degrade import Degradation, PairDataset, bicubic
 from translate_superres.model import RRDBNet, UNetDiscriminator
 from translate_superres.srvgg import SRVGGNetCompact
 
@@ -40,7 +39,6 @@ STARTER = files("translate_superres") / "starter"
 # section 3.3); these are Real-ESRGAN's layer weights.
 PERCEPTUAL_LAYERS = {"conv1_2": 0.1, "conv2_2": 0.1, "conv3_4": 1.0, "conv4_4": 1.0,
                      "conv5_4": 1.0}
-PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 # Output factors infer offers: the network's own, and smaller ones by resizing its output.
 OUTPUT_SCALES = ("8", "4", "2")
 ARCHITECTURES = {
@@ -176,8 +174,8 @@ class SuperResTranslator(Translator):
 
     def make_dataset(self, source: Source, *, train: bool) -> torch.utils.data.Dataset:
         c = self.config
-        return PairDataset(source, scale=c.scale, patch=c.patch, train=train,
-                           kind=c.degradation)
+        return DegradedPairs(source, scale=c.scale, patch=c.patch, train=train,
+                             kind=c.degradation, key="lr")
 
     # ---- one step -------------------------------------------------------------------------
 
@@ -225,16 +223,12 @@ class SuperResTranslator(Translator):
     def upscale(self, image: Image.Image, *, tile: int = 192, overlap: int = 24,
                 precision: str = "auto") -> Image.Image:
         """The network's own upscaling (x`config.scale`) of an RGB image, tiled."""
-        device = self.device
-        if precision == "auto":
-            precision = "fp16" if device.type == "cuda" else "fp32"
-        if precision == "fp16" and device.type != "cuda":
-            raise ConfigError("precision fp16 needs CUDA; use fp32 or bf16 on the CPU")
         multiple = self.generators["G"].multiple
         net = self.runner("G", channels=3, multiple=multiple)
         pixels = run_any_size(net, pil_to_tensor(image, unit=True), scale=self.config.scale,
                               tile=tile, overlap=overlap, multiple=multiple,
-                              device=device, dtype=PRECISIONS[precision],
+                              device=self.device,
+                              dtype=inference_dtype(precision, self.device),
                               postprocess=partial(tensor_to_uint8, unit=True),
                               progress=report)  # the demo's progress bar and time limit
         return Image.fromarray(pixels[0])
@@ -252,20 +246,15 @@ class SuperResTranslator(Translator):
         width, height = image.size
         check_pixels(width * outscale, height * outscale,
                      name=f"x{outscale} of the {width}x{height} input")
-        alpha = image.getchannel("A") if image.mode in ("RGBA", "LA") else None
-        if alpha is not None and alpha.getextrema()[0] == 255:
-            alpha = None  # opaque: RGBA only because the reader keeps alpha for us
-        result = self.upscale(image.convert("RGB"), tile=tile, overlap=overlap,
-                              precision=precision)
+        rgb, alpha = split_alpha(image)
+        result = self.upscale(rgb, tile=tile, overlap=overlap, precision=precision)
         size = (width * outscale, height * outscale)
         if result.size != size:
             # Real-ESRGAN's --outscale: another factor than the network's is a resize of its
             # output (down for x2 from a x4 model: sharper than a x2 network would be).
             result = result.resize(size, Image.LANCZOS)
-        if alpha is not None:
-            # Transparency is a mask, not a photo: the network never saw one.
-            result.putalpha(alpha.resize(size, Image.BICUBIC))
-        return [result]
+        # Transparency is a mask, not a photo: the network never saw one.
+        return [restore_alpha(result, alpha)]
 
     # ---- judging --------------------------------------------------------------------------
 
@@ -274,23 +263,10 @@ class SuperResTranslator(Translator):
 
         The baseline is bicubic upscaling of the same low-resolution input.
         """
-        s = self.config.scale
-        scores: dict[str, list[float]] = {k: [] for k in ("psnr", "ssim", "bicubic_psnr",
-                                                           "bicubic_ssim")}
-        for index in range(len(heldout)):
-            hr_image = to_mode(heldout[index]["image"], "RGB")
-            width, height = hr_image.size
-            hr = np.asarray(hr_image)[: height - height % s, : width - width % s]
-            lr = bicubic(hr, (hr.shape[1] // s, hr.shape[0] // s))
-            sr = np.asarray(self.upscale(Image.fromarray(lr)))
-            baseline = bicubic(lr, (hr.shape[1], hr.shape[0]))
-            for prefix, result in (("", sr), ("bicubic_", baseline)):
-                scores[f"{prefix}psnr"].append(psnr(result, hr, border=s, y_channel=True))
-                scores[f"{prefix}ssim"].append(ssim(result, hr, border=s, y_channel=True))
-        means = {k: float(np.mean(v)) for k, v in scores.items()}
-        return {"psnr_y": means["psnr"], "psnr_y_bicubic_baseline": means["bicubic_psnr"],
-                "psnr_y_gain_db": means["psnr"] - means["bicubic_psnr"],
-                "ssim_y": means["ssim"], "ssim_y_bicubic_baseline": means["bicubic_ssim"]}
+        m = restoration_benchmark(self.upscale, heldout, scale=self.config.scale)
+        return {"psnr_y": m["psnr"], "psnr_y_bicubic_baseline": m["baseline_psnr"],
+                "psnr_y_gain_db": m["psnr"] - m["baseline_psnr"],
+                "ssim_y": m["ssim"], "ssim_y_bicubic_baseline": m["baseline_ssim"]}
 
     def card_notes(self, metrics: Mapping[str, float]) -> str:
         """Which losses this config trains with: the perceptual term needs local VGG19 weights."""
