@@ -7,12 +7,11 @@ through `translate.hub.sync.pull` (cache, offline mode, pinned revisions) first.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from translate.deprecation import moved
 from translate.errors import WeightsError
-from translate.hub import layout
 from translate.hub.layout import CONFIG_NAME, WEIGHTS_NAME
 
 if TYPE_CHECKING:
@@ -53,15 +52,6 @@ def save_pretrained(translator: Translator, folder: str | Path, **options: Any) 
     return translator.save_pretrained(folder, **options)
 
 
-_MOVED = {"read_meta": layout.read_meta, "load_state_dict_strict": layout.load_state_dict_strict,
-          "FORMAT_VERSION": layout.FORMAT_VERSION}
-
-
-def __getattr__(name: str) -> Any:
-    # Plugins imported these from here before the folder format moved to hub.layout.
-    if name in _MOVED:
-        warnings.warn(f"translate.hub.pretrained.{name} moved to translate.hub.layout.{name}; "
-                      "the old name will be removed in gan-translate 0.3", DeprecationWarning,
-                      stacklevel=2)
-        return _MOVED[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Plugins imported these from here before the folder format moved to hub.layout.
+__getattr__ = moved(__name__, {name: f"translate.hub.layout.{name}" for name in
+                               ("read_meta", "load_state_dict_strict", "FORMAT_VERSION")})

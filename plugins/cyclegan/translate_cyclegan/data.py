@@ -7,9 +7,7 @@ still import from this module, with a DeprecationWarning.
 
 from __future__ import annotations
 
-import warnings
 from functools import cache
-from typing import Any
 
 import cv2
 import numpy as np
@@ -18,6 +16,7 @@ from PIL import Image
 from translate.builtins.sources import open_unpaired
 from translate.data import unpaired
 from translate.data.sources import photos_source
+from translate.deprecation import moved
 
 TILE = 64  # side of each tile, in pixels of the photo scaled to SHORT_SIDE
 SHORT_SIDE = 256
@@ -79,15 +78,10 @@ def photo2painting_source(_: str | None = None) -> unpaired.UnpairedSource:
 
 # ---- names that moved to the host ---------------------------------------------------------
 
-MOVED = ("DOMAINS", "UnpairedDataset", "UnpairedSource", "domain_indices",
-         "reference_layout_source", "unpaired_source")
-
-
-def __getattr__(name: str) -> Any:
-    if name not in MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    warnings.warn(f"translate_cyclegan.data.{name} moved to translate.data.unpaired.{name}",
-                  DeprecationWarning, stacklevel=2)
-    if name == "unpaired_source":  # the host's takes an opener for its two specs now
-        return open_unpaired
-    return getattr(unpaired, name)
+__getattr__ = moved(__name__, {
+    **{name: f"translate.data.unpaired.{name}" for name in (
+        "DOMAINS", "UnpairedDataset", "UnpairedSource", "domain_indices",
+        "reference_layout_source")},
+    # The host's takes an opener for its two specs now.
+    "unpaired_source": (open_unpaired, "translate.data.unpaired.unpaired_source"),
+})

@@ -5,34 +5,24 @@ Three figures per direction, each with the identity mapping (output = input) as 
 - **cycle error**: mean absolute pixel difference, in [0, 1] units, between an image and
   its round trip (A -> B -> A, B -> A -> B). Low means the translation keeps the content.
   Its baseline is the same networks untrained (the identity mapping would score 0).
-- **target-domain share**: the share of translations that an independent A-vs-B classifier
-  assigns to the target domain. The classifier is trained only on REAL held-out images and
-  is cross-fitted: the held-out images of each domain are dealt alternately into two
-  halves, a classifier trained on one half judges the translations of the other, and the
-  two results are pooled. It therefore never judges an
-  image it was trained on, and the identity baseline is simply its error rate on unseen
-  real images. Its accuracy on those real images is reported too, as a sanity check.
+- **target-domain share**: the share of translations that an independent A-vs-B classifier,
+  trained on real held-out images only and cross-fitted, assigns to the target domain
+  (`translate.metrics.domains.domain_shares`); the identity baseline is its error rate on
+  unseen real images.
 - **Fréchet distance** between translations and real images of the target domain, in
   the offline feature space `translate.metrics.frechet` documents (named in the key).
-
-The classifier sees the same seeded random-conv features (`RandomConvFeatures`: means and
-standard deviations of five random conv stages), which capture colour and texture
-statistics rather than content, then a standardised logistic regression.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from translate.errors import DataError
 from translate.evaluation import in_chunks
-from translate.metrics.frechet import RandomConvFeatures, frechet_distance
+from translate.metrics.domains import domain_shares
+from translate.metrics.frechet import frechet_distance
 
 if TYPE_CHECKING:
     from translate_cyclegan.translator import CycleGANTranslator
@@ -66,41 +56,6 @@ def evaluate_translation(translator: CycleGANTranslator, real_a: torch.Tensor,
         metrics[f"frechet_{translated.features}_{direction}"] = translated.value
         metrics[f"frechet_{baseline.features}_{direction}_identity_baseline"] = baseline.value
     return metrics
-
-
-def domain_shares(real_a: torch.Tensor, real_b: torch.Tensor, fake_b: torch.Tensor,
-                  fake_a: torch.Tensor) -> dict[str, float]:
-    """Cross-fitted target-domain shares of translations and of the identity mapping."""
-    features = RandomConvFeatures()
-
-    def embed(images: torch.Tensor) -> np.ndarray:
-        return torch.cat([features(chunk.float().cpu()) for chunk in images.split(64)]).numpy()
-
-    real = {"A": embed(real_a), "B": embed(real_b)}
-    fake = {"B": embed(fake_b), "A": embed(fake_a)}  # keyed by the domain they should be in
-    # Alternate records: both halves then span every source (every held-out photo).
-    folds = {d: (np.arange(0, len(real[d]), 2), np.arange(1, len(real[d]), 2)) for d in "AB"}
-    hits = {key: [] for key in ("AtoB", "BtoA", "AtoB_identity", "BtoA_identity", "real")}
-    for judge, judged in ((0, 1), (1, 0)):
-        train = {d: real[d][folds[d][judge]] for d in "AB"}
-        classifier = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=5000))
-        classifier.fit(np.concatenate([train["A"], train["B"]]),
-                       np.array([0] * len(train["A"]) + [1] * len(train["B"])))
-        seen = {d: folds[d][judged] for d in "AB"}
-        # a translation A -> B should be called B (1); B -> A should be called A (0)
-        hits["AtoB"] += list(classifier.predict(fake["B"][seen["A"]]) == 1)
-        hits["BtoA"] += list(classifier.predict(fake["A"][seen["B"]]) == 0)
-        hits["AtoB_identity"] += list(classifier.predict(real["A"][seen["A"]]) == 1)
-        hits["BtoA_identity"] += list(classifier.predict(real["B"][seen["B"]]) == 0)
-        hits["real"] += list(classifier.predict(real["A"][seen["A"]]) == 0)
-        hits["real"] += list(classifier.predict(real["B"][seen["B"]]) == 1)
-    return {
-        "target_domain_share_AtoB": float(np.mean(hits["AtoB"])),
-        "target_domain_share_BtoA": float(np.mean(hits["BtoA"])),
-        "target_domain_share_AtoB_identity_baseline": float(np.mean(hits["AtoB_identity"])),
-        "target_domain_share_BtoA_identity_baseline": float(np.mean(hits["BtoA_identity"])),
-        "domain_classifier_accuracy_on_unseen_real": float(np.mean(hits["real"])),
-    }
 
 
 def _run(translator: CycleGANTranslator, images: torch.Tensor, direction: str) -> torch.Tensor:

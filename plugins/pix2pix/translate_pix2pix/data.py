@@ -12,7 +12,6 @@ The paired formats any paired translator reads (`aligned:PATH`, `paired:PATH`,
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import cv2
@@ -24,20 +23,14 @@ from translate.data import paired
 from translate.data.images import to_mode
 from translate.data.sources import Source, photos_source
 from translate.data.tensors import to_tensor
+from translate.deprecation import moved
 from translate_pix2pix.colour import rgb_to_lab
 
 # Sources of pix2pix's own, offered next to the host's paired formats in error messages.
 OWN_SOURCES = ("photo2sketch", "gray2color")
 # Names that moved to translate.data.paired; importing them from here still works, warned.
-MOVED = ("AlignedSource", "FolderPairSource", "HFPairSource", "PairedDataset", "needs_pairs")
-
-
-def __getattr__(name: str) -> Any:
-    if name in MOVED:
-        warnings.warn(f"translate_pix2pix.data.{name} is now translate.data.paired.{name}; "
-                      "the old name goes in gan-translate 0.3", DeprecationWarning, stacklevel=2)
-        return getattr(paired, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved(__name__, {name: f"translate.data.paired.{name}" for name in (
+    "AlignedSource", "FolderPairSource", "HFPairSource", "PairedDataset", "needs_pairs")})
 
 
 def pencil_sketch(photo: Image.Image, sigma: float = 6.0) -> Image.Image:
