@@ -160,10 +160,12 @@ def test_the_demo_endpoints_take_the_inputs_in_order_and_return_what_the_guide_s
     with demo_client({"doodles": doodles, "denoise": denoiser}, weights=weights,
                      downloads=tmp_path / "downloads") as client:
         api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-        assert [p["parameter_name"] for p in api["/doodles"]["parameters"]] == ["count", "seed"]
-        assert [p["parameter_name"] for p in api["/denoise"]["parameters"]] == ["image", "tile"]
-        grid = Image.open(client.predict(16, 3, api_name="/doodles"))
-        assert grid.width > grid.height  # 16 doodles, 8 to a row
-        before, after = client.predict(handle_file(tmp_path / "noisy.png"), 0,
+        assert [p["parameter_name"] for p in api["/doodles"]["parameters"]] == [
+            "count", "seed", "weights"]
+        assert [p["parameter_name"] for p in api["/denoise"]["parameters"]] == [
+            "image", "tile", "weights"]
+        grid = Image.open(client.predict(16, 3, "", api_name="/doodles"))
+        assert grid.width == grid.height  # 16 doodles in an about-square grid: 4 by 4
+        before, after = client.predict(handle_file(tmp_path / "noisy.png"), 0, "",
                                        api_name="/denoise")
         assert Image.open(before).size == Image.open(after).size
