@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import os
 import sys
 import types
@@ -101,3 +102,21 @@ def functions_from(path: Path, names: tuple[str, ...], namespace: dict[str, Any]
     assert not missing, f"{path} has no {', '.join(sorted(missing))}"
     exec(compile(ast.Module(body=wanted, type_ignores=[]), str(path), "exec"), namespace)
     return {name: namespace[name] for name in names}
+
+
+LOG_ENV = "TRANSLATE_REFERENCE_LOG"
+
+
+def max_difference(ours: Any, theirs: Any) -> float:
+    """max |ours - theirs| over two tensors, recorded for bench/reference_differences.py.
+
+    With `TRANSLATE_REFERENCE_LOG` set, each call appends the running test's id and the
+    figure to that file (JSON lines), so the closing figures come from the very comparisons
+    the tests assert on.
+    """
+    difference = float((ours.float() - theirs.float()).abs().max())
+    if log := os.environ.get(LOG_ENV):
+        with open(log, "a", encoding="utf-8") as out:
+            test = os.environ.get("PYTEST_CURRENT_TEST", "?").rsplit(" ", 1)[0]
+            out.write(json.dumps({"test": test, "difference": difference}) + "\n")
+    return difference

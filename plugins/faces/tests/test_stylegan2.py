@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from support.references import isolated_imports, reference_checkout
+from support.references import max_difference as recorded_difference
 from translate.errors import WeightsError
 from translate.hub.reading import read_checkpoint
 from translate_faces.model import Generator as DCGANGenerator
@@ -103,7 +104,7 @@ def ours_from(generator, latent_avg: torch.Tensor | None = None) -> StyleGAN2Gen
 
 def max_difference(a: torch.Tensor, b: torch.Tensor) -> float:
     assert a.shape == b.shape
-    return (a - b).abs().max().item()
+    return recorded_difference(a, b)
 
 
 # ---- equality with the reference ------------------------------------------------------------
