@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib.resources import files
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
 from PIL import Image
 
 from translate import Batch, Losses, Networks, Param, Task, TrainConfig, Translator
+from translate.config import Range
 from translate.data.sources import Source
 from translate.engine.samples import tensor_to_pil
-from translate.errors import DataError
+from translate.errors import ConfigError, DataError
 from translate.losses import AdversarialLoss, discriminator_loss, generator_loss
 from translate.metrics import (
     mean_pairwise_distance,
@@ -25,16 +26,24 @@ from translate.metrics import (
 from translate_digits.model import Discriminator, Generator
 
 DIGITS = tuple(str(d) for d in range(10))
+Size = Annotated[int, Range(1)]  # a count of channels or units: at least one
 
 
 @dataclass(kw_only=True)
 class DigitsConfig(TrainConfig):
-    image_size: int = 16  # sklearn's 8x8 digits upsampled; 32 suits MNIST
+    image_size: Annotated[int, Range(8)] = 16  # sklearn's 8x8 digits upsampled; 32 suits MNIST
     num_classes: int = 10  # labels 0..num_classes-1; the data must agree
-    latent_dim: int = 64  # size of the Gaussian noise vector
-    width: int = 64  # channels at full resolution; each coarser level doubles them (D caps at 4x)
+    latent_dim: Size = 64  # size of the Gaussian noise vector
+    width: Size = 64  # channels at full resolution; each coarser level doubles them (D caps at 4x)
     loss: AdversarialLoss = "hinge"  # hinge is the SNGAN/BigGAN default for projection D
     betas: tuple[float, float] = (0.0, 0.9)  # beta1=0 as in SNGAN: momentum destabilises D
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        levels = self.image_size // 4  # G doubles a 4x4 start once per level
+        if self.image_size % 4 or levels & (levels - 1):
+            raise ConfigError(f"image_size must be 4 times a power of two (8, 16, 32, ...), "
+                              f"got {self.image_size}")
 
 
 PRESETS: dict[str, dict[str, Any]] = {
