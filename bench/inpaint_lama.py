@@ -17,8 +17,8 @@ import time
 import numpy as np
 import torch
 
+from translate.data.holes import draw_mask
 from translate_inpaint.lama import BIG_LAMA, LamaGenerator, composite, inpaint
-from translate_inpaint.masks import draw_mask
 
 
 def main() -> None:

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from translate.data.holes import draw_mask
 from translate.device import pick_device
 from translate.hub.resolve import load_translator
-from translate_inpaint.masks import draw_mask
 from translate_inpaint.translator import InpaintTranslator
 
 SIZES = ((64, 64), (256, 256), (512, 512), (1024, 768))

@@ -35,7 +35,7 @@ def our_step(args: argparse.Namespace, batch: dict[str, torch.Tensor],
              folder: str) -> Callable[[], None]:
     cls = load_plugins().translator("pix2pix")
     config = cls.make_config("full", {
-        "generator": args.generator, "width": str(args.width), "disc_width": str(args.width),
+        "arch": args.generator, "width": str(args.width), "d_width": str(args.width),
         "norm": args.norm, "batch_size": str(args.batch), "image_size": str(args.size),
         "load_size": str(args.size), "steps": "1000000", "mixed_precision": "no",
         # The reference keeps no EMA of G; without ours both sides do the same work.

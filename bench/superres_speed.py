@@ -19,16 +19,27 @@ import copy
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
+import numpy as np
 import torch
 
+from translate.data.tensors import tensor_to_uint8
+from translate.inference.anysize import run_any_size
 from translate_superres.model import RRDBNet
-from translate_superres.tiling import upscale_tiled
 from translate_superres.translator import SuperResTranslator
 
 # The networks the presets train, read from them so the figures follow the presets.
 STARTER_CONFIG = SuperResTranslator.make_config("starter")
 FULL = {"features": 64, "blocks": 23, "growth": 32}
+
+
+def upscale_tiled(net: RRDBNet, image: torch.Tensor, *, scale: int, tile: int, overlap: int,
+                  device: str = "cpu", dtype: torch.dtype | None = None) -> np.ndarray:
+    """superres's inference path: (1, 3, H, W) in [0, 1] -> uint8 pixels, tiled."""
+    return run_any_size(net, image, scale=scale, tile=tile, overlap=overlap,
+                        multiple=net.multiple, device=device, dtype=dtype,
+                        postprocess=partial(tensor_to_uint8, unit=True))[0]
 
 
 def timed(fn: Callable[[], object], *, repeat: int, sync: bool = False) -> float:

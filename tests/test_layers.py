@@ -34,10 +34,11 @@ LAYERS: dict[int, tuple[str, ...]] = {
     ),
     4: (  # services
         "translate.engine.trainer", "translate.engine", "translate.data.sources",
-        "translate.data.paired", "translate.data.unpaired", "translate.data",
+        "translate.data.paired", "translate.data.unpaired", "translate.data.holes",
+        "translate.data",
         "translate.hub.sync", "translate.hub.importers", "translate.hub.resolve",
         "translate.hub.pretrained", "translate.hub.catalog", "translate.hub.index",
-        "translate.hub.detect", "translate.hub",
+        "translate.hub.foreign", "translate.hub",
     ),
     5: (  # the registry and the host's own hook implementations
         "translate.plugins", "translate.builtins",

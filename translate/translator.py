@@ -73,6 +73,8 @@ class Translator(nn.Module, metaclass=ABCMeta):
     # next to X.png is the hole painted over it (a transparent layer or white on black);
     # X.json, if present, sets other inputs for that example, e.g. {"direction": "BtoA"}.
     examples: ClassVar[Traversable | Path | None] = None
+    # Published checkpoints this plugin reads, by name (translate.hub.index): a JSON list.
+    curated: ClassVar[Traversable | Path | None] = None
     # Named generator architectures, the first being the default (`--set arch=NAME`). The
     # network's keyword arguments are config fields of the same names; they and `arch`
     # form the `model` block of config.json, from which loading builds the networks.
@@ -219,6 +221,56 @@ class Translator(nn.Module, metaclass=ABCMeta):
     @property
     def device(self) -> torch.device:
         return next(self.generators.parameters()).device
+
+    # ---- fast inference: one switch, used by infer, eval and the demo --------------------
+
+    def use_backend(self, backend: str = "auto", *, cache_dir: str | Path | None = None,
+                    warm: bool = False) -> None:
+        """Run generators through a fast engine from now on (translate.inference.backends).
+
+        `auto` picks the fastest engine that reproduces eager fp32 within 1e-4 on this
+        device; with `warm`, eager answers until it is built in the background (the demo).
+        """
+        from translate.inference.backends import BACKENDS
+        from translate.paths import translate_home
+
+        if backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+        self._backend = (backend, Path(cache_dir) if cache_dir else
+                         translate_home() / "cache" / "inference", warm)
+        self._runners: dict[str, Any] = {}
+
+    def runner(self, name: str, *, channels: int, multiple: int = 1) -> Any:
+        """Generator `name` as inference should call it: `images -> output`, any size.
+
+        The network itself, unless `use_backend` chose an engine; that engine is built on
+        first use and checked against eager on a small input of `channels` channels whose
+        sides are a multiple of `multiple`.
+        """
+        network = self.generators[name]
+        setting = getattr(self, "_backend", None)
+        if setting is None or setting[0] == "eager":
+            return network
+        if name not in self._runners:
+            from translate.inference.backends import WarmingRunner, compile_for_inference
+
+            backend, cache_dir, warm = setting
+            side = -(-32 // multiple) * multiple
+            example = torch.rand(1, channels, side, side,
+                                 generator=torch.Generator().manual_seed(0)).to(self.device)
+            options = {"device": self.device, "example": example, "cache_dir": cache_dir,
+                       "backend": backend}
+            self._runners[name] = (WarmingRunner(network, **options) if warm
+                                   else compile_for_inference(network, **options))
+        return self._runners[name]
+
+    def export_inputs(self, name: str) -> list[tuple[torch.Tensor, ...]]:
+        """Three input tuples for generator `name`: the first exports it to ONNX, all three
+        check the file against PyTorch (`translate export`). Default: not exportable."""
+        from translate.inference.export import ExportError
+
+        raise ExportError(f"{self.name} declares no export inputs for {name!r}, so its "
+                          "generator cannot be exported")
 
     def untrained(self, *, seed: int = 0) -> Translator:
         """The same architecture freshly initialised: the "no training at all" baseline."""

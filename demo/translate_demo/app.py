@@ -12,6 +12,7 @@ import base64
 import binascii
 import inspect
 import json
+import logging
 import os
 import threading
 import traceback
@@ -57,6 +58,18 @@ class ModelCache:
             if cls.name not in self._models:
                 self._models[cls.name], _ = load_translator(cls, device=self.device)
             return self._models[cls.name]
+
+
+class _Notices(logging.Handler):
+    """Warnings logged in this thread while it runs `infer` (a plugin's one-line notices)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread, self.messages = threading.get_ident(), []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:  # another visitor's request is not ours to tell
+            self.messages.append(record.getMessage())
 
 
 def _upload(payload: Any, what: str) -> bytes:
@@ -230,8 +243,15 @@ def _handler(cls: type[Translator], models: ModelCache,
         try:
             params = _to_params(cls, dict(zip(names, values, strict=True)))
             translator = models.get(cls)
-            with torch.no_grad():
-                images = translator.infer(**params)
+            notices = _Notices()
+            logging.getLogger().addHandler(notices)
+            try:
+                with torch.no_grad():
+                    images = translator.infer(**params)
+            finally:
+                logging.getLogger().removeHandler(notices)
+            for message in notices.messages:  # shown next to the result
+                gr.Warning(message)
             if cls.compare_in_demo:
                 return _before_after(next(params[p.name] for p in cls.inputs
                                           if p.kind == "image"), images[0])

@@ -17,7 +17,6 @@ import pytest
 from PIL import Image
 
 from translate.builtins import sources as builtin_sources
-from translate.data import sources
 from translate.data.sources import (
     PHOTOS_HELDOUT,
     FolderSource,
@@ -31,7 +30,8 @@ from translate.data.sources import (
 from translate.errors import DataError, ImageError
 from translate.plugins import load_plugins, open_source
 
-BUILTIN_SOURCES = {"digits", "lfw", "photos", "folder", "hf", "torchvision"}
+BUILTIN_SOURCES = {"digits", "lfw", "photos", "folder", "hf", "torchvision", "unpaired",
+                   "aligned", "paired", "hf-paired"}
 
 
 # --- fixtures ------------------------------------------------------------------------------

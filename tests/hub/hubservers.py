@@ -137,6 +137,7 @@ def make_mirror_repo(mirrors: Path, repo_id: str, files: dict[str, bytes]) -> st
     repo = mirrors / "models" / repo_id
     repo.mkdir(parents=True)
     for name, data in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
         (repo / name).write_bytes(data)
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid",
            "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"]

@@ -143,3 +143,29 @@ def test_safetensors_legacy_pickles_and_junk(tmp_path: Path) -> None:
 def test_state_dicts_are_unwrapped_and_unprefixed(wrap) -> None:
     state = {"conv_first.weight": torch.ones(1), "body.0.weight": torch.zeros(1)}
     assert find_state_dict(wrap(state)).keys() == state.keys()
+
+
+def test_a_protocol_4_nvlabs_pickle_is_refused_by_name(tmp_path: Path, monkeypatch) -> None:
+    # stylegan3 / stylegan2-ada snapshots written by Python >= 3.8 name globals with
+    # STACK_GLOBAL, which torch's error message leaves out.
+    module = types.ModuleType("torch_utils.persistence")
+
+    def _reconstruct_persistent_obj(meta):
+        return meta
+
+    _reconstruct_persistent_obj.__module__ = module.__name__
+    _reconstruct_persistent_obj.__qualname__ = "_reconstruct_persistent_obj"
+    module._reconstruct_persistent_obj = _reconstruct_persistent_obj
+    monkeypatch.setitem(sys.modules, "torch_utils", types.ModuleType("torch_utils"))
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+
+    class Snapshot:
+        def __reduce__(self):
+            return (_reconstruct_persistent_obj, ({"type": "class"},))
+
+    path = tmp_path / "network-snapshot-000100.pkl"
+    path.write_bytes(__import__("pickle").dumps({"G_ema": Snapshot()}, protocol=4))
+    monkeypatch.delitem(sys.modules, module.__name__)
+    monkeypatch.delitem(sys.modules, "torch_utils")
+    with pytest.raises(WeightsError, match=r"NVlabs pickle \(torch_utils\.persistence"):
+        read_checkpoint(path)

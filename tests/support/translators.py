@@ -120,3 +120,51 @@ class UnweightedTranslator(InvertTranslator):
     description = "Has no weights anywhere (test-only)."
     hub_repo = "test-only/unweighted"
     starter_weights = None
+
+
+# ---- a test-only "foreign" checkpoint layout, for pull/detect/import tests ------------------
+# Files of it hold one 1x1 convolution under another project's names: conv.weight, conv.bias.
+
+FOREIGN_KEYS = ("conv.weight", "conv.bias")
+
+
+def _foreign_detect(state: dict[str, torch.Tensor], **_: Any) -> dict[str, Any] | None:
+    if set(state) != set(FOREIGN_KEYS) or state["conv.weight"].ndim != 4:
+        return None
+    return {"channels": int(state["conv.weight"].shape[0])}
+
+
+def _foreign_filter(state: dict[str, torch.Tensor], config: Any, role: str
+                    ) -> dict[str, torch.Tensor]:
+    return {"G.weight": state["conv.weight"], "G.bias": state["conv.bias"]}
+
+
+def _foreign_closest(state: dict[str, torch.Tensor]) -> tuple[float, str]:
+    missing = [key for key in FOREIGN_KEYS if key not in state]
+    share = 1 - len(missing) / len(FOREIGN_KEYS)
+    return share, (f"invert's 1x1-conv layout, which has {missing[0]!r}" if missing
+                   else "invert's 1x1-conv layout, with other shapes")
+
+
+def foreign_importer():
+    """An Importer for the test-only layout, detect + filter like a plugin's."""
+    from translate.hub.importers import Importer
+
+    return Importer(translator="invert", description="test-only conv.weight/conv.bias files",
+                    detect=_foreign_detect, filter=_foreign_filter, closest=_foreign_closest,
+                    preset="starter")
+
+
+def foreign_state(channels: int = 3, seed: int = 0) -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    return {"conv.weight": torch.randn(channels, channels, 1, 1, generator=generator),
+            "conv.bias": torch.randn(channels, generator=generator)}
+
+
+def _invert_export_inputs(self: Any, name: str) -> list[tuple[torch.Tensor, ...]]:
+    from translate.inference.export import image_inputs
+
+    return image_inputs(self.config.channels)
+
+
+InvertTranslator.export_inputs = _invert_export_inputs  # the 1x1 conv exports as it is

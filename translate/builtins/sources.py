@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from translate.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from translate.data.source import Source
 
 
 @hookimpl
@@ -30,3 +35,27 @@ def register_dataset_sources(register: Callable[..., None]) -> None:
              "hf:NAME_OR_PATH[?split=train&image=COL&label=COL] — a Hugging Face dataset")
     register("torchvision", lambda arg: TorchvisionSource(needs(arg, "a dataset name")),
              "torchvision:NAME — e.g. torchvision:mnist, from $TRANSLATE_HOME/torchvision")
+    register("unpaired", open_unpaired, "unpaired:PATH (trainA/ trainB/ testA/ testB/) or "
+             "unpaired:SPEC_A,SPEC_B — images of two domains, A and B")
+    register("aligned", lambda arg: _paired().AlignedSource(needs(arg, "aligned:PATH")),
+             "aligned:PATH — A|B images side by side in PATH/train and PATH/val (or test)")
+    register("paired", lambda arg: _paired().FolderPairSource(needs(arg, "paired:PATH")),
+             "paired:PATH — PATH/A and PATH/B with matching file names")
+    register("hf-paired",
+             lambda arg: _paired().HFPairSource(needs(arg, "hf-paired:NAME?a=COL&b=COL")),
+             "hf-paired:NAME?a=COL&b=COL[&split=S] — a Hugging Face dataset of image pairs")
+
+
+def open_unpaired(argument: str | None) -> Source:
+    """`unpaired:`, its two specs opened through the registry (the data module knows none)."""
+    from translate.data.unpaired import unpaired_source  # imports torch: only when used
+    from translate.plugins import open_source
+
+    return unpaired_source(argument, opener=open_source)
+
+
+def _paired() -> ModuleType:
+    # Imported on first use: it needs torch, and registering must not (`translate --help`).
+    from translate.data import paired
+
+    return paired

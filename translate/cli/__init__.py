@@ -8,6 +8,7 @@ that translator's own options and a new plugin needs no CLI code.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 from collections.abc import Callable
@@ -28,6 +29,14 @@ if TYPE_CHECKING:
     from translate.translator import Translator
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+# translate.inference.backends.BACKENDS, named here so --help imports no torch.
+BACKENDS = ("auto", "eager", "channels_last", "compile", "onnxruntime", "openvino")
+BACKEND_OPTION = click.Option(
+    ["--backend"], type=click.Choice(BACKENDS), show_default="auto, or $TRANSLATE_BACKEND",
+    default=lambda: os.environ.get("TRANSLATE_BACKEND", "auto"),
+    help="Inference engine. auto: on the CPU, the fastest engine installed that matches "
+         "PyTorch within 1e-4 (ONNX Runtime with gan-translate[fast]; built once, cached "
+         "under $TRANSLATE_HOME/cache); on CUDA, PyTorch.")
 
 
 class TranslatorGroup(click.Group):
@@ -115,6 +124,10 @@ def build_cli(registry: Registry) -> click.Group:
         names=lambda: sorted(registry.importers),
         help="Convert a reference implementation's checkpoint into a weights folder.",
         context_settings=CONTEXT))
+    cli.add_command(TranslatorGroup(
+        "export", build=built(_export_command), names=names,
+        help="Export a translator's generators to ONNX, checked against PyTorch.",
+        context_settings=CONTEXT))
     cli.add_command(push_command)
     cli.add_command(pull_command)
     cli.add_command(verify_command)
@@ -189,15 +202,16 @@ def _config_epilog(cls: type[Translator]) -> str:
 def _infer_command(registry: Registry, cls: type[Translator]) -> click.Command:
     positional = positional_image(cls)
 
-    def run(weights: str | None, revision: str | None, out: str, device: str,
+    def run(weights: str | None, revision: str | None, out: str, device: str, backend: str,
             **values: Any) -> None:
         from translate.data.images import open_image, save_image
         from translate.data.masks import hole_mask
         from translate.hub.resolve import load_translator
 
         translator, resolved = load_translator(cls, weights, revision=revision,
-                                               device=pick_device(device))
+                                               device=pick_device(device), registry=registry)
         click.echo(f"weights: {resolved.describe()}", err=True)
+        translator.use_backend(backend)
         params = {p.name: values[p.name] for p in cls.inputs if p is not positional}
         for param in cls.inputs:
             if param.is_image and param is not positional and params.get(param.name):
@@ -240,6 +254,7 @@ def _infer_command(registry: Registry, cls: type[Translator]) -> click.Command:
         click.Option(["--out"], metavar="DIR", default="translate-out", show_default=True,
                      help="Folder for the PNG files."),
         click.Option(["--device"], type=click.Choice(DEVICES), default="auto", show_default=True),
+        BACKEND_OPTION,
     ]
     summary = ", ".join(option_name(p) for p in cls.inputs if p is not positional)
     return click.Command(
@@ -251,14 +266,16 @@ def _infer_command(registry: Registry, cls: type[Translator]) -> click.Command:
 
 
 def _eval_command(registry: Registry, cls: type[Translator]) -> click.Command:
-    def run(weights: str | None, revision: str | None, data: str | None, device: str) -> None:
+    def run(weights: str | None, revision: str | None, data: str | None, device: str,
+            backend: str) -> None:
         import torch
 
         from translate.hub.resolve import load_translator
 
         translator, resolved = load_translator(cls, weights, revision=revision,
-                                               device=pick_device(device))
+                                               device=pick_device(device), registry=registry)
         click.echo(f"weights: {resolved.describe()}", err=True)
+        translator.use_backend(backend)
         source = registry.open_source(data or cls.datasets[0])
         with torch.no_grad():
             metrics = translator.evaluate(source.split("heldout"), source.split("train"))
@@ -275,6 +292,42 @@ def _eval_command(registry: Registry, cls: type[Translator]) -> click.Command:
                               f"(default: {cls.datasets[0]})."),
             click.Option(["--device"], type=click.Choice(DEVICES), default="auto",
                          show_default=True),
+            BACKEND_OPTION,
+        ],
+    )
+
+
+def _export_command(registry: Registry, cls: type[Translator]) -> click.Command:
+    def run(weights: str | None, revision: str | None, fmt: str, out: str | None) -> None:
+        from translate.hub.resolve import load_translator
+        from translate.inference.export import check_onnx, export_onnx
+
+        translator, resolved = load_translator(cls, weights, revision=revision,
+                                               registry=registry)
+        click.echo(f"weights: {resolved.describe()}", err=True)
+        target = Path(out) if out else Path(f"{cls.name}.onnx")
+        for name, network in translator.generators.items():
+            # One file per generator: NAME.onnx, and NAME.G_B.onnx for a second one.
+            path = target if name == next(iter(translator.generators)) else \
+                target.with_name(f"{target.stem}.{name}{target.suffix}")
+            inputs = translator.export_inputs(name)
+            export_onnx(network, path, example=inputs[0])
+            worst = check_onnx(path, network, inputs=inputs)
+            shapes = "; ".join(" ".join(str(tuple(t.shape)) for t in case) for case in inputs)
+            click.echo(f"{name}: wrote {path} (dynamic batch, height and width); ONNX Runtime "
+                       f"matches PyTorch within {worst:.1e} on {shapes}")
+
+    return click.Command(
+        cls.name, callback=run, context_settings=CONTEXT,
+        help=f"Export {cls.name}'s generators to ONNX (opset 18, dynamic batch, height and "
+             "width), each checked against PyTorch on three input sizes within 1e-4. Needs "
+             "gan-translate[fast].",
+        params=[
+            click.Option(["--weights"], metavar="DIR_OR_REPO", help="As for infer."),
+            click.Option(["--revision"], help="Hub revision to pin."),
+            click.Option(["--format", "fmt"], type=click.Choice(["onnx"]), default="onnx",
+                         show_default=True),
+            click.Option(["--out"], metavar="FILE", help=f"Default: ./{cls.name}.onnx"),
         ],
     )
 
@@ -287,9 +340,11 @@ def _import_command(registry: Registry, name: str) -> click.Command:
 
         translator = import_checkpoint(importer, registry.translator(name), file, **options)
         more = [options[p.name] for p in importer.options if p.kind == "file" and options[p.name]]
+        names = ", ".join(Path(name).name for name in (file, *more))
+        # Say where the weights came from: a translator's card_notes describe its training.
         folder = translator.save_pretrained(out, provenance={
-            "command": _command_line(),
-            "imported_from": ", ".join(Path(name).name for name in (file, *more))})
+            "command": _command_line(), "imported_from": names,
+            "notes": f"Imported from {names} by `translate import`."})
         click.echo(f"weights written to {folder}")
 
     return click.Command(
@@ -318,14 +373,32 @@ def push_command(folder: str, repo_id: str, private: bool, revision: str | None)
 
 
 @click.command("pull", context_settings=CONTEXT)
-@click.argument("repo_id")
+@click.argument("spec", metavar="REPO_ID[:FILE]|NAME")
 @click.option("--revision", help="Branch, tag or commit to pin.")
-@click.option("--out", metavar="DIR", help="Copy the files here (default: only the HF cache).")
-def pull_command(repo_id: str, revision: str | None, out: str | None) -> None:
-    """Fetch REPO_ID's weights (config, safetensors, card); works offline from the cache."""
+@click.option("--out", metavar="DIR", help="Copy our-layout files here (default: only the cache).")
+@click.pass_obj
+def pull_command(obj: dict[str, Any], spec: str, revision: str | None, out: str | None) -> None:
+    """Fetch weights from the Hub: a gan-translate repo, or a checkpoint in its authors' format.
+
+    A foreign file (FILE, or the repo's only checkpoint) is detected from its keys and
+    shapes, converted by the plugin that reads it and stored under $TRANSLATE_HOME/models/.
+    NAME is a curated entry (`translate models`), pinned to its revision and sha256.
+    Works offline from the cache.
+    """
+    from translate.hub.foreign import pull_any, split_spec
+    from translate.hub.index import find_curated, pull_curated
     from translate.hub.sync import pull
 
-    click.echo(pull(repo_id, revision=revision, local_dir=out))
+    registry = obj["registry"]
+    entry = find_curated(spec, registry.translators)
+    if entry is not None:
+        click.echo(pull_curated(entry, registry))
+        return
+    repo_id, filename = split_spec(spec)
+    if out and filename is None:
+        click.echo(pull(repo_id, revision=revision, local_dir=out))
+        return
+    click.echo(pull_any(spec, registry, revision=revision))
 
 
 @click.command("verify", context_settings=CONTEXT)
@@ -429,7 +502,7 @@ def _run(argv: list[str], registry: Registry | None) -> int:
         registry.report = lambda problem: click.echo(f"warning: {problem}", err=True)
         cli = build_cli(registry)
         cli.main(args=argv, prog_name="translate", standalone_mode=False,
-                 obj={"command": shlex.join(["translate", *argv])})
+                 obj={"command": shlex.join(["translate", *argv]), "registry": registry})
     except TranslateError as error:
         click.echo(f"error: {error}", err=True)
         return 1

@@ -35,11 +35,11 @@ class FolderSource(Source):
         if not self.root.is_dir():
             raise DataError(f"{root}: no such folder")
         self.name = str(root)
-        top = _image_files(self.root)
+        top = image_files(self.root)
         # Each class folder is scanned once: a large dataset can hold many thousand files.
         by_class = {p.name: files for p in sorted(self.root.iterdir())
                     if p.is_dir() and not p.name.startswith(".")
-                    and (files := _image_files(p, recursive=True))}
+                    and (files := image_files(p, recursive=True))}
         if top or not by_class:
             self.files, self._labels = top, None
         else:
@@ -271,8 +271,12 @@ def _extensions() -> list[str]:
                    if fmt in Image.OPEN})
 
 
-def _image_files(folder: Path, recursive: bool = False) -> list[Path]:
+def image_files(folder: Path, recursive: bool = False) -> list[Path]:
+    """The image files under folder (recursively if asked), hidden ones skipped, sorted."""
     extensions = set(_extensions())
     pattern = folder.rglob("*") if recursive else folder.iterdir()
     return sorted(p for p in pattern if p.is_file() and p.suffix.lower() in extensions
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+_image_files = image_files  # the name plugins used before it was public

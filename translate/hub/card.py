@@ -63,6 +63,7 @@ def render_model_card(meta: dict[str, Any], *, repo_id: str | None = None) -> st
         f"Trained for {provenance.get('steps', '?')} steps on `{data or '?'}` with gan-translate "
         f"{provenance.get('library_version', '?')}{_hardware(provenance)}. "
         f"{provenance.get('notes', '')}".strip(),
+        *_source(provenance),
         "## Evaluation (held-out data)",
         "| metric | value |\n|---|---|\n" + metric_rows if metrics else "Not evaluated.",
         "## Use",
@@ -74,6 +75,23 @@ def render_model_card(meta: dict[str, Any], *, repo_id: str | None = None) -> st
     ]
     content = f"---\n{card_data.to_yaml()}\n---\n\n" + "\n\n".join(sections) + "\n"
     return str(ModelCard(content))
+
+
+def _source(provenance: dict[str, Any]) -> list[str]:
+    """Where converted weights came from: the published file they reproduce."""
+    if "source_repo" not in provenance:
+        return []
+    rows = [("repo", f"[{provenance['source_repo']}](https://huggingface.co/"
+                     f"{provenance['source_repo']})"),
+            ("commit", f"`{provenance.get('source_commit', '?')}`"),
+            ("file", f"`{provenance.get('source_file', '?')}`"),
+            ("sha256", f"`{provenance.get('source_sha256', '?')}`"),
+            ("size", f"{provenance.get('source_size', '?')} bytes"),
+            ("licence (as the source's card states it)",
+             str(provenance.get("source_licence", "not stated")))]
+    table = "\n".join(f"| {key} | {value} |" for key, value in rows)
+    return ["## Source", "Converted, without retraining, from a checkpoint published in its "
+            "authors' own format:", "| | |\n|---|---|\n" + table]
 
 
 def _hardware(provenance: dict[str, Any]) -> str:

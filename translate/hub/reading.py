@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import io
 import pickle
+import pickletools
 import re
+import warnings
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -109,6 +111,7 @@ _OBJECTS = (
     "omegaconf.nodes.BytesNode", "omegaconf.nodes.PathNode",
     "numpy.dtype", "numpy.dtypes.Float64DType", "numpy.dtypes.Float32DType",
     "numpy.dtypes.Int64DType", "numpy.dtypes.Int32DType",
+    "pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint",  # keys Lightning 1.2 callbacks
 )
 _DICTS = (
     "pytorch_lightning.utilities.parsing.AttributeDict",
@@ -141,8 +144,43 @@ _UNPICKLER = "WeightsUnpickler error:"  # torch's own reason follows this
 _NVLABS = ("torch_utils.persistence", "dnnlib.", "torch_utils.")
 
 
-def _refusal(path: Path, error: BaseException) -> WeightsError:
+def _globals_in(data: bytes) -> list[str]:
+    """The `module.name` globals a pickle asks for, in order (GLOBAL and STACK_GLOBAL)."""
+    names, strings = [], []
+    try:
+        for opcode, argument, _ in pickletools.genops(data):
+            if opcode.name == "GLOBAL":
+                names.append(str(argument).replace(" ", "."))
+            elif opcode.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE",
+                                 "BINUNICODE8"):
+                strings.append(str(argument))
+            elif opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
+                names.append(f"{strings[-2]}.{strings[-1]}")
+    except Exception:
+        pass  # a damaged pickle: whatever was read so far is all there is to say
+    return names
+
+
+def _pickle_bytes(path: Path) -> bytes:
+    """The pickle inside a torch file (data.pkl of a zip), or the file itself."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                name = next((n for n in archive.namelist() if n.endswith("/data.pkl")), None)
+                return archive.read(name) if name else b""
+        with path.open("rb") as handle:
+            return handle.read(1 << 20)
+    except OSError:
+        return b""
+
+
+def _refusal(path: Path, error: BaseException, data: bytes = b"") -> WeightsError:
     found = _GLOBAL.search(str(error))
+    if found is None:
+        # Protocol-4 pickles name globals with STACK_GLOBAL, which torch's message omits.
+        refused = [name for name in _globals_in(data) if name.startswith(_NVLABS)]
+        if refused:
+            found = re.match(r"(.+)", refused[0])
     if found is None:
         # torch's own advice (re-run with weights_only=False) must never reach a user.
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
@@ -179,11 +217,16 @@ def _is_torch_archive(archive: zipfile.ZipFile) -> bool:
 
 def _load_pickle(stream: Any, label: Path) -> Any:
     try:
-        with torch.serialization.safe_globals(_safe_globals()):
+        with torch.serialization.safe_globals(_safe_globals()), warnings.catch_warnings():
+            # torch warns about old pickle protocols ("Detected pickle protocol 4"); the
+            # refusal below says what matters in one line.
+            warnings.filterwarnings("ignore", message=".*pickle protocol.*")
             return torch.load(stream, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, AttributeError, TypeError, ValueError,
             EOFError, KeyError, ImportError) as error:
-        raise _refusal(label, error) from None
+        data = stream.getvalue() if isinstance(stream, io.BytesIO) else (
+            _pickle_bytes(stream) if isinstance(stream, Path) else b"")
+        raise _refusal(label, error, data) from None
 
 
 def read_checkpoint(path: str | Path, *, member: str | None = None) -> Any:

@@ -1,6 +1,7 @@
 """Which weights infer, eval and the demo use, in a fixed order the CLI reports:
 
-1. an explicit `--weights` folder or Hub repo id;
+1. an explicit `--weights` folder or Hub repo id; `starter`, when no folder has that name,
+   is the plugin's bundled starter (so presets and `--set init_from=starter` can name it);
 2. the latest local training output for the translator;
 3. the plugin's bundled starter weights;
 4. the translator's default Hub repo, when online.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from translate.errors import TranslateError, WeightsError
 from translate.files import atomic_write_bytes
@@ -60,6 +61,9 @@ def resolve_weights(cls: type[Translator], explicit: str | None = None, *,
         return ResolvedWeights(origin, folder, problem)
 
     if explicit:
+        if explicit == "starter" and cls.starter_weights is not None \
+                and not Path(explicit).exists():
+            return local("bundled starter", str(cls.starter_weights))
         return local("--weights", explicit)
     pointer = latest_pointer(cls.name)
     if pointer.is_file():
@@ -92,9 +96,25 @@ def config_problem(cls: type[Translator], folder: str | Path) -> str | None:
 
 
 def load_translator(cls: type[Translator], explicit: str | None = None, *,
-                    revision: str | None = None,
-                    device: str = "cpu") -> tuple[Translator, ResolvedWeights]:
-    """Resolve and load weights for cls, ready for inference."""
+                    revision: str | None = None, device: str = "cpu",
+                    registry: Any = None) -> tuple[Translator, ResolvedWeights]:
+    """Resolve and load weights for cls, ready for inference.
+
+    With the `registry`, an explicit Hub repo id or `REPO_ID:FILE` that holds a checkpoint
+    in its authors' own format is pulled and converted on the fly (`translate.hub.foreign`).
+    """
     resolved = resolve_weights(cls, explicit, check=False)  # loading says what is wrong
-    return from_pretrained(resolved.location, expected=cls, revision=revision,
+    location = resolved.location
+    if registry is not None and resolved.origin == "--weights" \
+            and not Path(explicit).expanduser().exists():
+        from translate.hub.index import find_curated, pull_curated
+
+        entry = find_curated(explicit, {cls.name: cls})
+        if entry is not None:  # a curated name: pinned revision and sha256
+            location = str(pull_curated(entry, registry))
+        else:
+            from translate.hub.foreign import pull_any
+
+            location = str(pull_any(explicit, registry, revision=revision))
+    return from_pretrained(location, expected=cls, revision=revision,
                            device=device), resolved

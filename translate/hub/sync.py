@@ -226,7 +226,7 @@ def pull(
             local_files_only=is_offline(),
         )
     except Exception as error:
-        _raise_pull_error(error, where)
+        raise_pull_error(error, where)
     folder = Path(path)
     missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
     if missing:
@@ -281,7 +281,7 @@ def _local_etag(folder: Path, name: str) -> str | None:
     return metadata.etag if metadata is not None else None
 
 
-def _raise_pull_error(error: Exception, where: str) -> NoReturn:
+def raise_pull_error(error: Exception, where: str) -> NoReturn:
     from huggingface_hub.errors import (
         GatedRepoError,
         HfHubHTTPError,

@@ -1,6 +1,7 @@
-"""cyclegan: the data it accepts, its training mechanics, inference at any size, the starter.
+"""cyclegan: its bundled task, training mechanics, inference at any size, the starter.
 
-(The shared TranslatorTests checks run on cyclegan from tests/test_translators.py.)
+(The shared TranslatorTests checks run on cyclegan from tests/test_translators.py; unpaired
+data in general, `unpaired:` and UnpairedDataset, is tested in tests/data/test_unpaired.py.)
 """
 
 from __future__ import annotations
@@ -14,17 +15,13 @@ import torch
 from PIL import Image
 
 from translate.cli import main
+from translate.data import unpaired
+from translate.data.unpaired import UnpairedDataset
 from translate.engine.trainer import Trainer
-from translate.errors import DataError
+from translate.errors import ConfigError, DataError
 from translate.hub.pretrained import from_pretrained
 from translate.plugins import open_source
-from translate_cyclegan.data import (
-    TILE,
-    UnpairedDataset,
-    checkerboard_tiles,
-    paint,
-    photo2painting_source,
-)
+from translate_cyclegan.data import TILE, checkerboard_tiles, paint, photo2painting_source
 from translate_cyclegan.model import HistoryBuffer
 from translate_cyclegan.translator import CycleGANTranslator
 
@@ -36,12 +33,6 @@ TINY = {"blocks": "1", "width": "4", "d_width": "4", "image_size": "32", "load_s
 def tiny(**overrides: str) -> CycleGANTranslator:
     torch.manual_seed(0)
     return CycleGANTranslator(CycleGANTranslator.make_config("starter", {**TINY, **overrides}))
-
-
-def write_images(folder: Path, count: int, colour: tuple[int, int, int]) -> None:
-    folder.mkdir(parents=True)
-    for index in range(count):
-        Image.new("RGB", (20 + index, 18), colour).save(folder / f"{index}.png")
 
 
 # ---- data -----------------------------------------------------------------------------------
@@ -70,57 +61,31 @@ def test_no_photo_tile_has_its_painted_counterpart():
         assert not any(np.array_equal(np.asarray(tile), paint(np.asarray(p))) for p in photos)
 
 
-def test_reference_layout_holds_out_the_test_folders(tmp_path):
-    for name, count, colour in (("trainA", 5, (255, 0, 0)), ("trainB", 3, (0, 0, 255)),
-                                ("testA", 2, (200, 0, 0)), ("testB", 2, (0, 0, 200))):
-        write_images(tmp_path / "h2z" / name, count, colour)
-    source = open_source(f"unpaired:{tmp_path / 'h2z'}")
-    assert source.split("train").labels() == [0] * 5 + [1] * 3
-    heldout = source.split("heldout")
-    assert heldout.labels() == [0, 0, 1, 1]
-    assert heldout[0]["image"].getpixel((0, 0))[:3] == (200, 0, 0)
-
-
-def test_two_sources_make_one_unpaired_set_each_split_on_its_own(tmp_path):
-    write_images(tmp_path / "horses", 10, (255, 0, 0))
-    write_images(tmp_path / "zebras", 5, (0, 0, 255))
-    source = open_source(f"unpaired:{tmp_path / 'horses'},{tmp_path / 'zebras'}")
-    assert source.split("train").labels() == [0] * 8 + [1] * 4
-    assert source.split("heldout").labels() == [0] * 2 + [1] * 1
-
-
-def test_one_hf_dataset_with_a_domain_column(tmp_path):
-    datasets = pytest.importorskip("datasets")
-    images = [Image.new("RGB", (16, 16), (255 * (i % 2), 0, 0)) for i in range(20)]
-    features = datasets.Features({"image": datasets.Image(),
-                                  "domain": datasets.ClassLabel(names=["day", "night"])})
-    datasets.Dataset.from_dict({"image": images, "domain": [i % 2 for i in range(20)]},
-                               features=features).save_to_disk(str(tmp_path / "ds"))
-    source = open_source(f"hf:{tmp_path / 'ds'}?label=domain")
-    data = CycleGANTranslator(CycleGANTranslator.make_config("starter", TINY)).make_dataset(
-        source.split("train"), train=False)
-    assert data.classes == ("day", "night")
-    assert data.domain(0)[:, 0].mean() < 0 < data.domain(1)[:, 0].mean()
-
-
-def test_data_that_is_not_two_domains_is_refused_in_one_line(tmp_path):
-    for name in ("trainA", "trainB", "testA", "testB"):
-        write_images(tmp_path / "h2z" / name, 3, (0, 0, 0))
-    with pytest.raises(DataError, match="unpaired:PATH") as error:
-        tiny().make_dataset(open_source(str(tmp_path / "h2z")).split("train"), train=True)
-    assert "\n" not in str(error.value)
+def test_training_items_are_the_references_random_crops_of_both_domains():
+    data = tiny().make_dataset(photo2painting_source().split("train"), train=True)
+    assert isinstance(data, UnpairedDataset) and data.classes == ("photo", "painting")
+    item = data[(0, 1)]
+    assert item["A"].shape == item["B"].shape == (3, 32, 32)
     with pytest.raises(DataError, match="found no domain labels"):
         tiny().make_dataset(open_source("photos").split("train"), train=True)
 
 
-def test_b_is_drawn_independently_of_a_and_reproducibly():
-    data = UnpairedDataset(photo2painting_source().split("train"), size=16, load_size=20,
-                           mode="RGB", train=True)
-    items = [data[(3, seed)] for seed in range(12)]
-    assert torch.equal(data[(3, 5)]["B"], items[5]["B"])
-    distinct_b = {item["B"].sum().item() for item in items}
-    assert len(distinct_b) >= 8  # the same A index meets many different B images
-    assert all(item["A"].shape == (3, 16, 16) for item in items)
+def test_the_names_that_moved_to_the_host_still_import_with_a_warning(tmp_path):
+    import translate_cyclegan.data as old
+
+    for name in ("UnpairedSource", "UnpairedDataset", "domain_indices", "DOMAINS",
+                 "reference_layout_source"):
+        with pytest.warns(DeprecationWarning, match=f"translate.data.unpaired.{name}"):
+            assert getattr(old, name) is getattr(unpaired, name)
+    for domain in ("trainA", "trainB"):
+        (tmp_path / domain).mkdir()
+        Image.new("RGB", (8, 8)).save(tmp_path / domain / "0.png")
+        Image.new("RGB", (8, 8)).save(tmp_path / domain / "1.png")
+    with pytest.warns(DeprecationWarning, match="unpaired_source"):
+        source = old.unpaired_source(str(tmp_path))  # the old one-argument signature
+    assert source.labels() == [0, 1, 0, 1]
+    with pytest.raises(AttributeError):
+        _ = old.no_such_name
 
 
 # ---- training mechanics ----------------------------------------------------------------------
@@ -158,6 +123,58 @@ def test_training_resumes_with_the_history_buffer(tmp_path):
     assert again.step == 3 and int(again.raw["D_B"].history.count) == 3
     grid = Image.open(sorted((tmp_path / "run" / "samples").glob("*.png"))[-1])
     assert grid.width >= 6 * 16
+
+
+# ---- architectures and names -----------------------------------------------------------------
+
+
+def test_a_v1_folder_loads_under_the_new_names(tmp_path):
+    folder = tmp_path / "v1"
+    folder.mkdir()
+    for name in ("model.safetensors", "README.md"):
+        (folder / name).write_bytes((STARTER / name).read_bytes())
+    meta = json.loads((STARTER / "config.json").read_text())
+    meta["config"].update(directions="BtoA", lambda_cycle=3.0, lambda_identity=0.25)
+    (folder / "config.json").write_text(json.dumps(meta))
+    config = CycleGANTranslator.from_pretrained(folder).config
+    assert (config.arch, config.blocks, config.width) == ("resnet", 6, 16)
+    assert (config.direction, config.cycle_weight, config.identity_weight) == ("BtoA", 3.0, 0.25)
+
+
+def test_pytorch_gan_resnet_trains_and_fine_tunes_from_an_imported_folder(tmp_path):
+    from translate.hub.importers import import_checkpoint
+    from translate_cyclegan.importer import IMPORTER
+    from translate_cyclegan.pytorch_gan import ARCH, GeneratorResNet
+
+    assert list(CycleGANTranslator.architectures) == ["resnet", ARCH]
+    torch.manual_seed(3)
+    published = GeneratorResNet(blocks=1, width=4).state_dict()  # a HugGAN G_AB, tiny
+    torch.save(published, tmp_path / "pytorch_model.bin")
+    imported = import_checkpoint(IMPORTER, CycleGANTranslator, tmp_path / "pytorch_model.bin")
+    assert imported.model_config() == {"arch": "pytorch_gan_resnet", "blocks": 1, "width": 4}
+    imported.save_pretrained(tmp_path / "imported")
+    source = photo2painting_source()
+    config = CycleGANTranslator.make_config("starter", {
+        **TINY, "arch": "pytorch_gan_resnet", "steps": "2", "sample_every": "50",
+        "init_from": str(tmp_path / "imported")})
+    trainer = Trainer(CycleGANTranslator, config, train_source=source.split("train"),
+                      heldout_source=source.split("heldout"), out_dir=tmp_path / "run",
+                      device="cpu", progress=False, command="test")
+    started = trainer.raw["G_A"].state_dict()
+    assert all(torch.equal(started[key], value) for key, value in published.items())
+    folder = trainer.fit()
+    tuned = CycleGANTranslator.from_pretrained(folder)
+    assert tuned.config.direction == "both" and isinstance(tuned.generators.G_B, GeneratorResNet)
+    assert not torch.equal(tuned.generators.G_A.state_dict()["model.1.weight"],
+                           published["model.1.weight"])
+    (painting,) = tuned.infer(image=Image.new("RGB", (13, 6), (90, 20, 200)), direction="BtoA")
+    assert painting.size == (13, 6)
+
+
+def test_pytorch_gan_resnet_refuses_what_its_generator_lacks():
+    with pytest.raises(ConfigError, match="pytorch_gan_resnet has instance norm and no dropout"):
+        CycleGANTranslator.make_config("starter", {"arch": "pytorch_gan_resnet",
+                                                   "dropout": "true"})
 
 
 # ---- inference ----------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Reference checkpoints: key layout detection, stray statistics, exact outputs, clear errors.
 
+(PyTorch-GAN/HugGAN files, the importer's other layout: test_pytorch_gan.py.)
+
 State dicts are built from the public key layout of the reference `ResnetGenerator`
 (junyanz/pytorch-CycleGAN-and-pix2pix, models/networks.py), and the expected outputs come
 from `reference_forward` below: the reference network's computation written out with
@@ -16,11 +18,21 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from support.references import load_reference_module, reference_checkout
 from translate.cli import main
 from translate.errors import WeightsError
-from translate.hub.pretrained import from_pretrained, read_meta
-from translate_cyclegan.importer import convert
+from translate.hub.importers import import_checkpoint
+from translate.hub.layout import read_meta
+from translate.hub.pretrained import from_pretrained
+from translate_cyclegan.importer import IMPORTER
+from translate_cyclegan.model import detect
+from translate_cyclegan.pytorch_gan import GeneratorResNet
 from translate_cyclegan.translator import CycleGANTranslator
+
+
+def convert(path: Path, **options) -> CycleGANTranslator:
+    """What `translate import cyclegan PATH [--direction D] [--reverse FILE]` builds."""
+    return import_checkpoint(IMPORTER, CycleGANTranslator, path, **options)
 
 
 def reference_keys(*, width: int, blocks: int, norm: str = "instance",
@@ -156,7 +168,7 @@ def test_data_parallel_and_wrapped_files_load(tmp_path):
     state = reference_state(width=4, blocks=6)
     wrapped = {"state_dict": {f"module.{k}": v for k, v in state.items()}}
     translator = convert(save(wrapped, tmp_path / "g.pth"), direction="BtoA")
-    assert translator.config.directions == "BtoA"
+    assert translator.config.direction == "BtoA"
     assert torch.equal(translator.generators.G_B.state_dict()["model.1.weight"],
                        state["model.1.weight"])
 
@@ -165,7 +177,7 @@ def test_data_parallel_and_wrapped_files_load(tmp_path):
     (lambda s: s.pop("model.13.conv_block.5.weight"), "missing key 'model.13.conv_block.5.weight'"),
     (lambda s: s.update({"model.1.weights": torch.zeros(1)}), "unexpected key 'model.1.weights'"),
     (lambda s: s.update({"model.4.bias": torch.zeros(3)}), "'model.4.bias' has shape (3,)"),
-    (lambda s: s.pop("model.1.weight"), "not a reference ResnetGenerator"),
+    (lambda s: s.pop("model.1.weight"), "not a checkpoint the cyclegan importer reads"),
 ])
 def test_a_bad_file_gives_one_line_naming_the_key(tmp_path, change, message):
     state = reference_state(width=4, blocks=6)
@@ -222,7 +234,7 @@ def test_a_second_file_fills_the_other_direction(tmp_path, monkeypatch):
                  "--reverse", str(save(backward, tmp_path / "zebra2horse.pth")),
                  "--out", str(tmp_path / "both")]) == 0
     loaded = from_pretrained(tmp_path / "both", expected=CycleGANTranslator)
-    assert loaded.config.directions == "both"
+    assert loaded.config.direction == "both"
     assert read_meta(tmp_path / "both")["provenance"]["imported_from"] == \
         "horse2zebra.pth, zebra2horse.pth"
     images = torch.rand(1, 3, 24, 28) * 2 - 1
@@ -245,3 +257,63 @@ def test_two_files_of_different_architectures_are_refused_in_one_line(tmp_path):
         convert(six, reverse=nine)
     assert "nine.pth: blocks 9" in str(error.value) and "one architecture" in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_the_architecture_is_read_off_the_keys():
+    assert detect(reference_state(width=4, blocks=6)) == {
+        "blocks": 6, "width": 4, "norm": "instance", "dropout": False}
+    assert detect(reference_state(width=8, blocks=9, norm="batch", dropout=True)) == {
+        "blocks": 9, "width": 8, "norm": "batch", "dropout": True}
+
+
+def test_a_pytorch_gan_file_is_not_taken_for_a_resnet_generator_without_blocks():
+    """PyTorch-GAN's generator also starts with a 7x7 model.1.weight; its blocks are named
+    `block`, so this layout found no `conv_block` and used to read it as 0 blocks."""
+    assert detect(GeneratorResNet(blocks=2, width=4).state_dict()) is None
+    without_blocks = {k: v for k, v in reference_state(width=4, blocks=6).items()
+                      if ".conv_block." not in k}
+    assert detect(without_blocks) is None
+
+
+def test_one_importer_tells_the_two_layouts_apart(tmp_path):
+    torch.manual_seed(0)
+    huggan = GeneratorResNet(blocks=2, width=4).eval()
+    torch.save(huggan.state_dict(), tmp_path / "pytorch_model.bin")
+    torch.save(reference_state(width=4, blocks=2), tmp_path / "latest_net_G_A.pth")
+    theirs, ours = convert(tmp_path / "pytorch_model.bin"), convert(tmp_path / "latest_net_G_A.pth")
+    assert theirs.model_config() == {"arch": "pytorch_gan_resnet", "blocks": 2, "width": 4}
+    assert ours.model_config() == {"arch": "resnet", "blocks": 2, "width": 4, "dropout": False,
+                                   "norm": "instance"}
+    images = torch.rand(1, 3, 20, 28) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(theirs.translate(images, "AtoB"), huggan(images))
+
+
+def test_a_one_way_import_holds_an_untrained_reverse_generator_the_same_every_time(tmp_path):
+    path = save(reference_state(width=4, blocks=6), tmp_path / "horse2zebra.pth")
+    first, second = convert(path), convert(path)
+    reverse = first.generators.G_B.state_dict()
+    assert all(torch.equal(reverse[k], v) for k, v in second.generators.G_B.state_dict().items())
+    assert reverse["model.1.weight"].std() > 0.01  # initialised, not zeros
+
+
+@pytest.mark.parametrize(("norm", "dropout"), [("instance", False), ("batch", True)])
+def test_an_imported_file_computes_what_the_reference_module_does(tmp_path, norm, dropout):
+    """junyanz's own ResnetGenerator (models/networks.py), read from TRANSLATE_REFERENCES."""
+    root = reference_checkout("junyanz/pytorch-CycleGAN-and-pix2pix")
+    networks = load_reference_module(root / "models/networks.py", "reference_junyanz_networks")
+    torch.manual_seed(4)
+    theirs = networks.ResnetGenerator(3, 3, ngf=8, norm_layer=networks.get_norm_layer(norm),
+                                      use_dropout=dropout, n_blocks=6)
+    for layer in theirs.modules():  # non-trivial statistics and biases
+        if isinstance(layer, torch.nn.BatchNorm2d):
+            layer.running_mean.uniform_(-0.2, 0.2)
+            layer.running_var.uniform_(0.5, 1.5)
+        if getattr(layer, "bias", None) is not None:
+            torch.nn.init.normal_(layer.bias, 0.0, 0.05)
+    theirs.eval()
+    ours = convert(save(theirs.state_dict(), tmp_path / "latest_net_G_A.pth"))
+    assert (ours.config.norm, ours.config.dropout) == (norm, dropout)
+    images = torch.rand(2, 3, 40, 52, generator=torch.Generator().manual_seed(5)) * 2 - 1
+    with torch.no_grad():
+        assert (ours.generators.G_A(images) - theirs(images)).abs().max() < 1e-5

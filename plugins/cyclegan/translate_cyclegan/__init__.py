@@ -14,12 +14,11 @@ def register_translators(register):
 
 @hookimpl
 def register_dataset_sources(register):
-    from translate_cyclegan.data import photo2painting_source, unpaired_source
+    from translate_cyclegan.data import photo2painting_source
 
+    # `unpaired:PATH` and `unpaired:SPEC_A,SPEC_B` are the host's (translate.data.unpaired).
     register("photo2painting", photo2painting_source,
              "64x64 tiles of the bundled photos (A) vs. moonlit ink paintings of other tiles (B)")
-    register("unpaired", unpaired_source,
-             "unpaired:PATH (trainA/ trainB/ testA/ testB/) or unpaired:SPEC_A,SPEC_B")
 
 
 @hookimpl

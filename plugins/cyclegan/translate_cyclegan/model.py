@@ -5,14 +5,20 @@ Networks", https://arxiv.org/abs/1703.10593. The discriminators are the shared 7
 PatchGAN (`translate.nn.PatchDiscriminator`).
 
 Module names follow the reference `ResnetGenerator` (`model.<i>`, `model.<i>.conv_block.<j>`),
-so its published checkpoints (horse2zebra, monet2photo, ...) load without renaming.
+so its published checkpoints (horse2zebra, monet2photo, ...) load without renaming:
+`detect` reads the constructor arguments off a file's keys and shapes, and `filter_state`
+has nothing to rename.
 """
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import torch
 from torch import nn
 
+from translate.errors import WeightsError
 from translate.nn import NormKind, PatchDiscriminator, norm_layer
 from translate.nn.norm import conv_bias
 
@@ -110,3 +116,64 @@ class HistoryPatchDiscriminator(PatchDiscriminator):
                  history: int, image_size: int) -> None:
         super().__init__(in_channels=in_channels, width=width, layers=layers, norm=norm)
         self.history = HistoryBuffer(capacity=history, channels=in_channels, size=image_size)
+
+
+# ---- reading the reference's checkpoints (latest_net_G_A.pth, horse2zebra.pth, ...) ------------
+
+FIRST_BLOCK = 10  # model.0-9: stem conv and two downsampling convs, each with norm and ReLU
+NORM_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
+_BLOCK = re.compile(r"^model\.(\d+)\.conv_block\.")
+
+
+def detect(state: dict[str, torch.Tensor]) -> dict[str, Any] | None:
+    """`ResnetGenerator` keyword arguments read from a state dict, or None if not this layout.
+
+    The layout is told by a 7x7 `model.1.weight` and at least one residual block named
+    `conv_block` (PyTorch-GAN's generator, which also starts with a 7x7 `model.1`, names
+    them `block`); a file that has them but does not fit raises WeightsError.
+    """
+    stem = state.get("model.1.weight")
+    blocks = sorted({int(m.group(1)) for key in state if (m := _BLOCK.match(key))})
+    if stem is None or stem.ndim != 4 or tuple(stem.shape[-2:]) != (7, 7) or not blocks:
+        return None
+    if stem.shape[1] != 3:
+        raise WeightsError(f"reference ResnetGenerator: 'model.1.weight' takes {stem.shape[1]} "
+                           "input channels; cyclegan translates RGB images (3)")
+    if blocks != list(range(FIRST_BLOCK, FIRST_BLOCK + len(blocks))):
+        raise WeightsError(f"reference ResnetGenerator: residual blocks at model.{blocks[0]}"
+                           f"..model.{blocks[-1]}, expected consecutive ones from "
+                           f"model.{FIRST_BLOCK}")
+    found = {
+        "blocks": len(blocks),
+        "width": int(stem.shape[0]),
+        # Batch norm carries affine weights; the reference's instance norm has none.
+        "norm": "batch" if "model.2.weight" in state else "instance",
+        # Dropout shifts the second conv of each block from index 5 to 6.
+        "dropout": any(key.endswith(".conv_block.6.weight") for key in state),
+    }
+    check_layout(state, found)
+    return found
+
+
+def check_layout(state: dict[str, torch.Tensor], arguments: dict[str, Any]) -> None:
+    """Raise WeightsError naming the first key that `ResnetGenerator(**arguments)` lacks, does
+    not expect, or expects with another shape. Norm statistics may be stale or missing:
+    files from PyTorch < 0.4 carry them for instance norms and lack the batch counters."""
+    with torch.device("meta"):
+        expected = ResnetGenerator(**arguments).state_dict()
+    described = ", ".join(f"{key}={value}" for key, value in arguments.items())
+    for key in expected:
+        if key not in state and not key.endswith("num_batches_tracked"):
+            raise WeightsError(f"reference ResnetGenerator ({described}): missing key {key!r}")
+    for key, tensor in state.items():
+        if key not in expected and not key.endswith(NORM_STATISTICS):
+            raise WeightsError(f"reference ResnetGenerator ({described}): unexpected key "
+                               f"{key!r}")
+        if key in expected and tensor.shape != expected[key].shape:
+            raise WeightsError(f"reference ResnetGenerator ({described}): {key!r} has shape "
+                               f"{tuple(tensor.shape)}, expected {tuple(expected[key].shape)}")
+
+
+def filter_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The state as `ResnetGenerator` loads it: the same keys (the host drops stale statistics)."""
+    return dict(state)

@@ -2,60 +2,63 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources import files
-from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from translate import Batch, Losses, Networks, Param, Task, TrainConfig, Translator
-from translate.config import config_to_dict
-from translate.data.pipeline import to_tensor
-from translate.data.sources import Source
-from translate.engine.samples import tensor_to_pil
+from translate import Architecture, Batch, Losses, Networks, Param, Task, TrainConfig, Translator
+from translate.config import AT_LEAST_1, NOT_NEGATIVE, Range
+from translate.data.source import Source
+from translate.data.tensors import pil_to_tensor, tensor_to_pil
+from translate.data.unpaired import UnpairedDataset
 from translate.errors import ConfigError, WeightsError
+from translate.inference.anysize import run_any_size
+from translate.inference.export import image_inputs
 from translate.losses import discriminator_loss, generator_loss
-from translate.nn import crop_to, pad_to_multiple, reference_init
-from translate_cyclegan.data import UnpairedDataset
+from translate.nn import reference_init
 from translate_cyclegan.evaluation import evaluate_translation
 from translate_cyclegan.model import HistoryPatchDiscriminator, ResnetGenerator
+from translate_cyclegan.pytorch_gan import GeneratorResNet
 
 Direction = Literal["AtoB", "BtoA"]
 # Which generator runs each direction: G_A maps A to B, G_B maps B to A (the reference's names).
 GENERATOR = {"AtoB": "G_A", "BtoA": "G_B"}
+# The bottleneck's 3x3 reflection pads need at least 2 pixels at 1/4 resolution.
+MIN_SIDE = 8
 
 
 @dataclass(kw_only=True)
 class CycleGANConfig(TrainConfig):
-    image_size: int = 256  # side of the random training crop (--crop_size); a multiple of 4
-    load_size: int = 286  # images are resized to this shorter side before the crop (--load_size)
-    blocks: int = 9  # residual blocks per generator: the paper uses 9 at 256 px, 6 at 128 px
-    width: int = 64  # generator channels at full resolution (ngf); 4x this in the blocks
+    image_size: Annotated[int, Range(16)] = 256  # side of the random training crop, a multiple of 4
+    load_size: Annotated[int, AT_LEAST_1] = 286  # images' shorter side before the random crop
+    blocks: Annotated[int, NOT_NEGATIVE] = 9  # residual blocks per generator (paper: 9 at 256 px)
+    width: Annotated[int, AT_LEAST_1] = 64  # generator channels at full size (ngf), 4x in blocks
     dropout: bool = False  # dropout in the residual blocks (the reference's CycleGAN has none)
-    d_width: int = 64  # channels of the PatchGAN's first layer (ndf)
-    d_layers: int = 3  # PatchGAN depth; 3 makes each output judge a 70x70 patch
+    d_width: Annotated[int, AT_LEAST_1] = 64  # channels of the PatchGAN's first layer (ndf)
+    d_layers: Annotated[int, AT_LEAST_1] = 3  # PatchGAN depth; 3 makes each output judge 70x70 px
     norm: Literal["instance", "batch"] = "instance"  # instance norm, as in the paper
-    lambda_cycle: float = 10.0  # weight of both cycle-consistency L1 terms (lambda_A, lambda_B)
-    lambda_identity: float = 0.5  # identity L1 weight as a share of lambda_cycle (0 = off)
-    history: int = 50  # fakes each D remembers and is shown half the time (0 = only new ones)
-    directions: Literal["both", "AtoB", "BtoA"] = "both"  # trained directions (one if imported)
+    cycle_weight: Annotated[float, NOT_NEGATIVE] = 10.0  # times each cycle L1 term (lambda_A/B)
+    # The identity term weighs cycle_weight * identity_weight (0 turns it off): identity_weight
+    # is a share of the cycle weight, as the reference's lambda_identity is of lambda_A/B.
+    identity_weight: Annotated[float, NOT_NEGATIVE] = 0.5  # x cycle_weight = the identity L1 weight
+    history: Annotated[int, NOT_NEGATIVE] = 50  # fakes each D keeps, shown half the time (0 = none)
+    direction: Literal["both", "AtoB", "BtoA"] = "both"  # ways the weights translate (imports: one)
     batch_size: int = 1  # the paper trains with single images
     lr_decay_fraction: float = 0.5  # 100 epochs constant then 100 decaying, as in the paper
     ema_decay: float = 0.0  # the reference keeps no weight average
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.image_size % ResnetGenerator.stride or self.image_size < 16:
-            raise ConfigError(f"image_size must be a multiple of 4 and at least 16, "
-                              f"got {self.image_size}")
-        if self.blocks < 0 or self.width < 1 or self.d_width < 1 or self.d_layers < 1:
-            raise ConfigError("blocks must be >= 0 and width, d_width, d_layers >= 1")
-        if self.history < 0 or self.lambda_cycle < 0 or self.lambda_identity < 0:
-            raise ConfigError("history, lambda_cycle and lambda_identity must not be negative")
+        if self.image_size % ResnetGenerator.stride:
+            raise ConfigError(f"image_size must be a multiple of 4, got {self.image_size}")
+        if self.arch == "pytorch_gan_resnet" and (self.dropout or self.norm != "instance"):
+            raise ConfigError("pytorch_gan_resnet has instance norm and no dropout: leave "
+                              "norm=instance and dropout=false")
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -92,16 +95,26 @@ class CycleGANTranslator(Translator):
     output = "image"
     starter_weights = files("translate_cyclegan") / "starter"
     examples = files("translate_cyclegan") / "examples"
+    architectures = {
+        # The paper's resnet_9blocks is blocks=9, resnet_6blocks blocks=6 (the reference's names).
+        "resnet": Architecture(ResnetGenerator, description=(
+            "the reference ResnetGenerator (junyanz/pytorch-CycleGAN-and-pix2pix): transposed-"
+            "conv decoder, instance or batch norm; reads latest_net_G_A.pth, horse2zebra.pth")),
+        "pytorch_gan_resnet": Architecture(GeneratorResNet, description=(
+            "PyTorch-GAN's GeneratorResNet, the HugGAN Hub repos' layout: nearest-upsampling "
+            "decoder, instance norm, no dropout; reads their pytorch_model.bin")),
+    }
+    # v1 folders (the bundled starter, imports and pushes before host v2) used these names.
+    renamed_fields = {"directions": "direction", "disc_width": "d_width",
+                      "disc_layers": "d_layers", "lambda_cycle": "cycle_weight",
+                      "lambda_identity": "identity_weight"}
 
     config: CycleGANConfig
 
     # ---- networks -----------------------------------------------------------------------------
 
     def build_generators(self) -> dict[str, torch.nn.Module]:
-        c = self.config
-        return {name: reference_init(ResnetGenerator(width=c.width, blocks=c.blocks, norm=c.norm,
-                                                     dropout=c.dropout))
-                for name in ("G_A", "G_B")}
+        return {name: reference_init(self.build_network()) for name in ("G_A", "G_B")}
 
     def build_discriminators(self) -> dict[str, torch.nn.Module]:
         # D_A judges domain B (G_A's output) and D_B judges domain A, as in the reference.
@@ -135,7 +148,7 @@ class CycleGANTranslator(Translator):
         c = self.config
         real_a, real_b = batch["A"], batch["B"]
         fake_b, fake_a = generated["fake_B"], generated["fake_A"]
-        identity = c.lambda_identity > 0
+        identity = c.identity_weight > 0
         # Each generator runs once on its cycle input and, for the identity term, on a real
         # image of its output domain (fed an image already in its target domain, a generator
         # should leave it alone: this keeps colours from drifting, Zhu et al. 2017, 5.2).
@@ -144,11 +157,11 @@ class CycleGANTranslator(Translator):
         losses = {
             "G_A": generator_loss("lsgan", nets.D_A(fake_b)),
             "G_B": generator_loss("lsgan", nets.D_B(fake_a)),
-            "cycle_A": c.lambda_cycle * F.l1_loss(rec_a, real_a),
-            "cycle_B": c.lambda_cycle * F.l1_loss(rec_b, real_b),
+            "cycle_A": c.cycle_weight * F.l1_loss(rec_a, real_a),
+            "cycle_B": c.cycle_weight * F.l1_loss(rec_b, real_b),
         }
         if identity:
-            weight = c.lambda_cycle * c.lambda_identity
+            weight = c.cycle_weight * c.identity_weight
             losses["identity_A"] = weight * F.l1_loss(idt_a[0], real_b)
             losses["identity_B"] = weight * F.l1_loss(idt_b[0], real_a)
         return losses
@@ -174,52 +187,38 @@ class CycleGANTranslator(Translator):
 
     @torch.no_grad()
     def translate(self, images: torch.Tensor, direction: Direction) -> torch.Tensor:
-        """(N, 3, H, W) in [-1, 1], any H and W -> the other domain, same size."""
-        if self.config.directions not in ("both", direction):
-            raise WeightsError(f"these weights translate {self.config.directions} only "
-                               f"(imported from one reference generator); {direction} needs "
-                               "the other generator")
-        generator = self.generators[GENERATOR[direction]]
-        # The bottleneck's 3x3 reflection pads need at least 2 pixels at 1/4 resolution.
-        height, width = images.shape[-2:]
-        grow = (max(0, 8 - width), max(0, 8 - height))
-        if any(grow):
-            images = F.pad(images, (0, grow[0], 0, grow[1]), mode="replicate")
-        padded, _ = pad_to_multiple(images, ResnetGenerator.stride)
-        return crop_to(generator(padded.to(self.device)), (height, width))
+        """(N, 3, H, W) in [-1, 1], any H and W -> the other domain, same size (on the CPU)."""
+        if self.config.direction not in ("both", direction):
+            raise WeightsError(f"these weights translate {self.config.direction} only (one "
+                               f"generator was imported); {direction} needs the other one")
+        stride = self.architecture.network.stride
+        net = self.runner(GENERATOR[direction], channels=images.shape[1], multiple=stride)
+        return run_any_size(net, images, min_size=MIN_SIDE, multiple=stride, device=self.device)
+
+    def export_inputs(self, name: str) -> list[tuple[torch.Tensor, ...]]:
+        return image_inputs(3, self.architecture.network.stride)
 
     def infer(self, *, image: Image.Image, direction: Direction = "AtoB") -> list[Image.Image]:
-        pixels = to_tensor(np.asarray(image.convert(self.image_mode)))[None]
+        pixels = pil_to_tensor(image.convert(self.image_mode))
         return tensor_to_pil(self.translate(pixels, direction))
 
     @torch.no_grad()
     def evaluate(self, heldout: Source, train: Source) -> dict[str, float]:
         """Cycle error, target-domain share by an independent classifier, Fréchet distance.
 
-        See `translate_cyclegan.evaluation`; every figure comes with its identity baseline.
+        See `translate_cyclegan.evaluation`; every figure comes with its baseline.
         """
         data = self.make_dataset(heldout, train=False)
         return evaluate_translation(self, data.domain(0), data.domain(1))
 
-    # ---- the Hub folder says when the networks are smaller than the paper's ----------------------
-
-    def save_pretrained(self, folder: str | Path, **options: Any) -> Path:
-        provenance = dict(options.pop("provenance", None) or {})
-        note = architecture_note(self.config)
-        if note:
-            provenance.setdefault("notes", note)
-        return super().save_pretrained(folder, provenance=provenance, **options)
-
-
-def architecture_note(config: CycleGANConfig) -> str:
-    """A sentence for the model card when the generators differ from the paper's."""
-    paper = {"blocks": 9, "width": 64}
-    ours = config_to_dict(config)
-    if all(ours[key] == value for key, value in paper.items()) or config.directions != "both":
-        return ""
-    return (f"The generators are smaller than the paper's resnet_9blocks (9 residual blocks, "
-            f"64 channels): {config.blocks} blocks of width {config.width}, trained on "
-            f"{config.image_size} px crops, so that training fits a laptop CPU.")
+    def card_notes(self, metrics: Mapping[str, float]) -> str:
+        """A sentence for the model card when the generators are smaller than the paper's."""
+        c = self.config
+        if (c.blocks, c.width) == (9, 64) or c.direction != "both":
+            return ""
+        return (f"The generators are smaller than the paper's resnet_9blocks (9 residual "
+                f"blocks, 64 channels): {c.blocks} blocks of width {c.width}, trained on "
+                f"{c.image_size} px crops, so that training fits a laptop CPU.")
 
 
 def _unwrap(module: torch.nn.Module) -> torch.nn.Module:

@@ -81,6 +81,34 @@ def test_nothing_painted_returns_the_upload(client: Client, tmp_path: Path) -> N
     np.testing.assert_array_equal(out, pixels)
 
 
+def data_url(image: Image.Image) -> dict[str, str]:
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return {"url": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()}
+
+
+def test_a_full_mask_is_told_to_the_visitor_in_one_line() -> None:
+    import torch
+
+    models = app.ModelCache("cpu")
+    torch.manual_seed(0)
+    models._models["inpaint"] = InpaintTranslator(InpaintTranslator.make_config(
+        "starter", TINY)).eval()
+    run = app._handler(InpaintTranslator, models, ["mask", "resize_mask"])
+    background = data_url(Image.fromarray(photo(64, 64)))
+    everything = data_url(Image.new("RGBA", (64, 64), (255, 255, 255, 255)))
+    editor = {"background": background, "layers": [everything], "composite": background}
+    # Outside a running server, gr.Warning falls back to warnings.warn: what a visitor sees.
+    with pytest.warns(UserWarning) as told:
+        out = run(editor, False)
+    assert isinstance(out, Image.Image)  # the guess, enlarged for display
+    assert [str(w.message) for w in told] == [
+        "the mask covers the whole image: the result is the model's guess with nothing known"]
+
+
 def test_no_upload_is_a_short_message(client: Client) -> None:
     with pytest.raises(AppError, match="upload an image"):
         client.predict(None, False, api_name="/inpaint")

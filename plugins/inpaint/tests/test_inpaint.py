@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import warnings
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -13,22 +13,23 @@ from PIL import Image
 
 from translate.cli import main
 from translate.config import config_to_dict
+from translate.data.holes import draw_mask
 from translate.data.masks import hole_array
-from translate.errors import ConfigError, DataError, ImageError
-from translate.testing import TranslatorTests
-from translate_inpaint.evaluation import hole_scores, telea
-from translate_inpaint.masks import MaskFiles, draw_mask, fixed_masks, hole_ratio
+from translate.errors import ConfigError, ImageError
+from translate.metrics.fidelity import psnr
+from translate_inpaint.evaluation import compare_with_telea, telea
+from translate_inpaint.losses import hole_psnr_loss
 from translate_inpaint.model import Generator, harmonic_fill, local_contrast, pyramid_fill
-from translate_inpaint.translator import InpaintTranslator, negative_psnr
+from translate_inpaint.translator import InpaintTranslator
 
 # A few thousand parameters: the contract does not depend on the network's size.
 TINY = {"width": "8", "blocks": "1", "rates": "1,2", "d_width": "8", "d_layers": "3",
         "image_size": "32", "eval_count": "4"}
 
 
-class TestInpaintTranslator(TranslatorTests):
-    translator = InpaintTranslator
-    overrides = TINY
+# LaMa's generator and discriminator at a few thousand parameters, in [0, 1] throughout.
+TINY_LAMA = {"arch": "lama", "width": "8", "downsamples": "2", "blocks": "1", "d_width": "8",
+             "d_layers": "2", "image_size": "32", "eval_count": "4"}
 
 
 @pytest.fixture(scope="module")
@@ -54,46 +55,6 @@ def fill(model: InpaintTranslator, image: Image.Image, mask: Image.Image, **kw) 
         (result,) = model.infer(image=image, mask=mask, **kw)
     assert result.size == image.size and result.mode == "RGB"
     return np.asarray(result)
-
-
-# ---- masks -----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("kind", ["freeform", "rectangles", "mixed"])
-@pytest.mark.parametrize("area", [(0.1, 0.2), (0.3, 0.4)])
-def test_drawn_masks_cover_the_requested_share(kind: str, area: tuple[float, float]) -> None:
-    rng = np.random.default_rng(0)
-    ratios = [hole_ratio(draw_mask(rng, 64, kind=kind, area=area)) for _ in range(40)]
-    assert area[0] <= min(ratios) and max(ratios) <= area[1]
-    assert max(ratios) - min(ratios) > 0.03  # spread over the range, not one fixed size
-
-
-def test_masks_are_a_function_of_the_seed() -> None:
-    first, again = fixed_masks(5, 64, (0.1, 0.2), seed=3), fixed_masks(5, 64, (0.1, 0.2), seed=3)
-    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
-    other = fixed_masks(5, 64, (0.1, 0.2), seed=4)
-    assert not all(np.array_equal(a, b) for a, b in zip(first, other, strict=True))
-    assert set(np.unique(np.concatenate(first))) <= {0.0, 1.0}
-
-
-def test_free_form_masks_are_strokes_not_boxes() -> None:
-    mask = draw_mask(np.random.default_rng(1), 64, kind="freeform", area=(0.3, 0.4))
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    box = (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)
-    assert mask.sum() < 0.9 * box  # a box would fill its bounding box
-
-
-def test_mask_files_are_read_resized_and_checked(tmp_path: Path) -> None:
-    stroke_mask(40, 40, (0, 0, 20, 40)).save(tmp_path / "half.png")
-    masks = MaskFiles(tmp_path)
-    mask = masks(np.random.default_rng(0), 64)
-    assert mask.shape == (64, 64) and hole_ratio(mask) == pytest.approx(0.5)
-    with pytest.raises(DataError, match="no such mask folder"):
-        MaskFiles(tmp_path / "half.png")
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    with pytest.raises(DataError, match="no mask images"):
-        MaskFiles(empty)
 
 
 def test_mask_kind_files_needs_a_folder() -> None:
@@ -133,6 +94,81 @@ def test_known_pixels_come_back_exactly(model: InpaintTranslator, size: tuple[in
     assert not np.array_equal(result[hole], np.asarray(image)[hole])
 
 
+@pytest.fixture(scope="module")
+def lama_model() -> InpaintTranslator:
+    torch.manual_seed(0)  # big-lama's 3 downsamplings: inputs below 9 pixels must be grown
+    config = InpaintTranslator.make_config("starter", {**TINY_LAMA, "downsamples": "3"})
+    return InpaintTranslator(config).eval()
+
+
+@pytest.mark.parametrize("size", [(37, 53), (300, 210), (7, 5), (1, 1)])
+def test_lama_keeps_known_pixels_exactly_too(lama_model: InpaintTranslator,
+                                             size: tuple[int, int]) -> None:
+    height, width = size
+    image = photo(height, width)
+    box = (height // 3, width // 4, height // 3 + max(1, height // 4),
+           width // 4 + max(1, width // 3))
+    result = fill(lama_model, image, stroke_mask(height, width, box))
+    hole = np.zeros((height, width), bool)
+    hole[box[0]:box[2], box[1]:box[3]] = True
+    np.testing.assert_array_equal(result[~hole], np.asarray(image)[~hole])
+    assert not np.array_equal(result[hole], np.asarray(image)[hole])
+
+
+def test_lama_fills_as_lamas_own_prediction(lama_model: InpaintTranslator) -> None:
+    """The hole's region, in [0, 1], through inpaint (symmetric padding to 8), composited."""
+    from translate_inpaint.lama import composite, inpaint
+
+    image, hole = photo(40, 56), np.zeros((40, 56), bool)
+    hole[10:20, 20:30] = True
+    result = fill(lama_model, image, Image.fromarray(np.uint8(hole) * 255))
+    top, left, bottom, right = lama_model._region(hole)  # the hole and its surroundings
+    assert (bottom - top, right - left) == (36, 42)
+    region = np.asarray(image)[top:bottom, left:right].copy()
+    pixels = torch.from_numpy(region).permute(2, 0, 1)[None].float() / 255
+    mask = torch.from_numpy(hole[top:bottom, left:right]).float()[None, None]
+    with torch.no_grad():
+        expected = composite(pixels, inpaint(lama_model.generators.G, pixels, mask), mask)
+    expected = expected[0].permute(1, 2, 0).mul(255).round().byte().numpy()
+    difference = np.abs(result[top:bottom, left:right].astype(int) - expected)
+    assert difference.max() <= 1  # the [-1, 1] round trip may move a level
+
+
+def test_a_lama_folder_keeps_its_whole_config(lama_model: InpaintTranslator,
+                                              tmp_path: Path) -> None:
+    folder = lama_model.save_pretrained(tmp_path / "lama")
+    meta = json.loads((folder / "config.json").read_text())
+    assert set(meta["model"]) == {"arch", "width", "blocks", "downsamples", "global_ratio",
+                                  "max_width"}
+    loaded = InpaintTranslator.from_pretrained(folder)
+    assert loaded.config == lama_model.config  # training values too: each one still fits
+    assert (loaded.config.fm_weight, loaded.config.r1_weight) == (100.0, 0.001)
+
+
+def test_arch_lama_starts_from_big_lamas_shapes_and_lamas_recipe() -> None:
+    config = InpaintTranslator.make_config("starter", {"arch": "lama"})
+    assert InpaintTranslator(config).model_config() == {
+        "arch": "lama", "width": 64, "blocks": 18, "downsamples": 3, "global_ratio": 0.75,
+        "max_width": 1024}  # big-lama, whatever the preset says of AOT's sizes
+    assert (config.d_width, config.d_layers, config.loss) == (64, 4, "nonsaturating")
+    assert (config.image_size, config.steps) == (64, 2000)  # the preset's own values stay
+    with pytest.raises(ConfigError, match="fm_weight needs arch=lama"):
+        InpaintTranslator.make_config("starter", {"fm_weight": "1"})
+
+
+def test_both_architectures_are_judged_on_the_same_crops_and_masks(
+        model: InpaintTranslator, lama_model: InpaintTranslator) -> None:
+    from translate.plugins import open_source
+
+    source = open_source("photos")
+    aot = model.evaluate(source.split("heldout"), source.split("train"))
+    lama = lama_model.evaluate(source.split("heldout"), source.split("train"))
+    assert {k for k in aot if "coarse_stage" not in k} == set(lama)
+    for key in lama:  # the baseline's figures only depend on the crops and the masks
+        if key.endswith(("_telea", "hole_area", "heldout_crops")):
+            assert lama[key] == aot[key], key
+
+
 def test_a_big_hole_in_a_big_image_is_filled_at_reduced_scale(model: InpaintTranslator) -> None:
     image = photo(700, 900, seed=1)
     mask = Image.fromarray((draw_mask(np.random.default_rng(0), 700, kind="freeform",
@@ -156,14 +192,15 @@ def test_an_empty_mask_returns_the_input(model: InpaintTranslator) -> None:
     np.testing.assert_array_equal(result, np.asarray(image))
 
 
-def test_a_full_mask_gives_a_guess_and_a_warning(model: InpaintTranslator) -> None:
+def test_a_full_mask_gives_a_guess_and_a_one_line_message(
+        model: InpaintTranslator, caplog: pytest.LogCaptureFixture) -> None:
     image = photo(40, 30)
-    with pytest.warns(UserWarning, match="whole image"):
+    with caplog.at_level(logging.WARNING, logger="translate_inpaint"):
         result = fill(model, image, Image.new("L", image.size, 255))
+    assert [r.getMessage() for r in caplog.records] == [
+        "the mask covers the whole image: the result is the model's guess with nothing known"]
     # Nothing was known, so nothing of the input may survive: the result depends only on size.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        other = fill(model, photo(40, 30, seed=9), Image.new("L", image.size, 255))
+    other = fill(model, photo(40, 30, seed=9), Image.new("L", image.size, 255))
     np.testing.assert_array_equal(result, other)
 
 
@@ -240,25 +277,24 @@ def test_the_psnr_term_is_minus_each_images_hole_psnr() -> None:
     output = image.clone()
     output[0] += 0.2  # 0.1 off everywhere on a [0, 1] scale: 20 dB in the hole
     output[1, :, 4:] = 1  # wrong only outside the hole: perfect, up to the 50 dB ceiling
-    torch.testing.assert_close(negative_psnr(output, image, mask),
+    torch.testing.assert_close(hole_psnr_loss(output, image, mask),
                                torch.tensor([-20.0, -50.0]), atol=0.01, rtol=0)
 
 
 # ---- evaluation ------------------------------------------------------------------------------
 
 
-def test_hole_scores_only_look_inside_the_hole() -> None:
-    truth = np.asarray(photo(32, 32))
-    hole = np.zeros((32, 32), bool)
-    hole[8:16, 8:16] = True
-    assert hole_scores(truth, truth, hole)[0] == 0.0
-    wrong = truth.copy()
-    wrong[~hole] = 0  # damage only known pixels: the hole figures do not move
-    l1, psnr, _ = hole_scores(wrong, truth, hole)
-    assert l1 == 0.0 and psnr == 100.0
-    wrong = truth.copy()
-    wrong[hole] = 255 - wrong[hole]
-    assert hole_scores(wrong, truth, hole)[0] > 0.2
+def test_the_figures_only_look_inside_the_hole() -> None:
+    images = torch.from_numpy(np.stack([np.asarray(photo(32, 32, seed=s)) for s in range(3)]))
+    images = images.permute(0, 3, 1, 2).float() / 127.5 - 1
+    # A model that returns the original: perfect in the hole, whatever it does elsewhere.
+    perfect = compare_with_telea(lambda x, m: x * m - (1 - m), images)
+    for name in ("hole_10_20", "hole_30_40"):
+        assert (perfect[f"{name}/l1"], perfect[f"{name}/psnr"]) == (0.0, 100.0)
+        assert perfect[f"{name}/ssim"] > perfect[f"{name}/ssim_telea"]
+        assert f"{name}/psnr_coarse_stage" not in perfect
+    inverted = compare_with_telea(lambda x, m: -x, images)
+    assert inverted["hole_30_40/l1"] > 0.2
 
 
 def test_telea_continues_a_smooth_image() -> None:
@@ -267,7 +303,7 @@ def test_telea_continues_a_smooth_image() -> None:
     hole = draw_mask(np.random.default_rng(0), 64, kind="freeform", area=(0.1, 0.2)) > 0
     grey = truth.copy()
     grey[hole] = 128
-    assert hole_scores(telea(truth, hole), truth, hole)[1] > hole_scores(grey, truth, hole)[1] + 10
+    assert psnr(telea(truth, hole), truth, mask=hole) > psnr(grey, truth, mask=hole) + 10
 
 
 def test_evaluate_reports_both_ranges_next_to_telea(model: InpaintTranslator) -> None:
@@ -311,6 +347,25 @@ def test_cli_fills_the_hole_and_keeps_the_rest(weights: Path, tmp_path: Path,
     assert result.shape == (90, 120, 3)
     np.testing.assert_array_equal(result[~hole], np.asarray(image)[~hole])
     assert not np.array_equal(result[hole], np.asarray(image)[hole])
+
+
+@pytest.mark.slow  # a fresh process imports torch and every plugin
+def test_cli_tells_a_full_mask_in_one_line(weights: Path, tmp_path: Path) -> None:
+    """In a real process: no logging configured, so Python prints the message alone."""
+    import subprocess
+    import sys
+
+    photo(30, 40).save(tmp_path / "photo.png")
+    Image.new("L", (40, 30), 255).save(tmp_path / "mask.png")
+    done = subprocess.run(
+        [sys.executable, "-m", "translate", "infer", "inpaint", str(tmp_path / "photo.png"),
+         "--mask", str(tmp_path / "mask.png"), "--weights", str(weights), "--out",
+         str(tmp_path / "out"), "--device", "cpu"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    said = done.stderr.strip().splitlines()
+    assert "the mask covers the whole image: the result is the model's guess with nothing " \
+           "known" in said
+    assert not any("Warning" in line or ".py:" in line for line in said), said
 
 
 def test_cli_refuses_a_mask_of_another_size_in_one_line(weights: Path, tmp_path: Path,
@@ -360,7 +415,7 @@ def test_the_perceptual_term_runs_when_vgg16_weights_are_on_disk(
     batch = {"image": image, "mask": mask}
     losses = model.generator_loss(nets, batch, model.generate(nets, batch))
     assert losses["perceptual"] > 0
-    assert "perceptual term on" in model.training_notes()
+    assert "perceptual term on" in model.card_notes({})
 
 
 # ---- data and the shipped weights ------------------------------------------------------------
@@ -387,8 +442,10 @@ def test_the_starter_weights_ship_and_load() -> None:
     assert size <= 15 * 1024 * 1024
     meta = json.loads((folder / "config.json").read_text())
     assert meta["provenance"]["command"] == "translate train inpaint --preset starter"
-    assert meta["config"] == {k: json.loads(json.dumps(v)) for k, v in
-                              config_to_dict(InpaintTranslator.make_config("starter")).items()}
+    # A format-1 folder: its config, under today's names, is the starter preset's.
+    assert meta["format_version"] == 1
+    upgraded = InpaintTranslator.config_from_meta(meta)
+    assert config_to_dict(upgraded) == config_to_dict(InpaintTranslator.make_config("starter"))
     metrics = meta["metrics"]
     for name in ("hole_10_20", "hole_30_40"):  # the card's own figures: better than Telea
         assert metrics[f"{name}/psnr"] > metrics[f"{name}/psnr_telea"]

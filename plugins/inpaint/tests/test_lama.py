@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import re
 import sys
 import types
 import warnings
@@ -70,8 +71,8 @@ def small_generator(seed: int = 0) -> LamaGenerator:
 
 
 @pytest.fixture(scope="module")
-def reference_class() -> Iterator[type]:
-    """advimman/lama's FFCResNetGenerator, imported from the checkout with two imports stubbed.
+def reference_lama() -> Iterator[Any]:
+    """Imports advimman/lama's modules from the checkout, with two imports stubbed.
 
     ffc.py imports kornia (for the spatial-transform wrapper, which big-lama does not use) and,
     through saicinpainting.utils, pytorch_lightning (for seed_everything); neither is installed
@@ -92,9 +93,15 @@ def reference_class() -> Iterator[type]:
                 module.__dict__.update(attributes)
                 patch.setitem(sys.modules, name, module)
         patch.syspath_prepend(str(checkout))
-        yield importlib.import_module("saicinpainting.training.modules.ffc").FFCResNetGenerator
+        yield importlib.import_module
         for name in [n for n in sys.modules if n.split(".")[0] == "saicinpainting"]:
             del sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def reference_class(reference_lama: Any) -> type:
+    """advimman/lama's FFCResNetGenerator."""
+    return reference_lama("saicinpainting.training.modules.ffc").FFCResNetGenerator
 
 
 def reference_generator(cls: type, config: dict[str, Any]) -> nn.Module:
@@ -270,12 +277,10 @@ def test_the_safetensors_copy_loads(published: dict) -> None:
     assert_same_predictions(loaded_generator(published["safetensors"]), published["generator"])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "host: Lightning 1.2's dump_checkpoint keys its `callbacks` dict by the callback classes "
-    "(here pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint, which LaMa's train.py "
-    "uses), and read_checkpoint's allow-list has no stand-in for it yet"))
 def test_a_lightning_1_2_callbacks_entry_is_read(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # Lightning 1.2's dump_checkpoint keys its `callbacks` dict by the callback classes
+    # (LaMa's train.py uses ModelCheckpoint); the host reads the class as an inert stand-in.
     names = ("pytorch_lightning", "pytorch_lightning.callbacks",
              "pytorch_lightning.callbacks.model_checkpoint")
     callbacks = types.ModuleType(names[-1])
@@ -294,23 +299,28 @@ def test_a_lightning_1_2_callbacks_entry_is_read(tmp_path: Path,
     assert_same_predictions(loaded_generator(archive), module.generator)
 
 
-def test_torchscript_is_refused_naming_the_accepted_formats(tmp_path: Path) -> None:
-    # lama-cleaner's big-lama.pt: bin/to_jit.py traces (image, mask) -> inpainted.
-    class JITWrapper(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.generator = small_generator()
+class JITWrapper(nn.Module):
+    """lama-cleaner's big-lama.pt: LaMa's bin/to_jit.py traces (image, mask) -> inpainted."""
 
-        def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-            predicted = self.generator(torch.cat([image * (1 - mask), mask], dim=1))
-            return mask * predicted + (1 - mask) * image
+    def __init__(self) -> None:
+        super().__init__()
+        self.generator = small_generator()
 
-    path = tmp_path / "big-lama.pt"
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        predicted = self.generator(torch.cat([image * (1 - mask), mask], dim=1))
+        return mask * predicted + (1 - mask) * image
+
+
+def write_torchscript(path: Path) -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch's deprecation notices for TorchScript
         example = (torch.rand(1, 3, 32, 32), torch.zeros(1, 1, 32, 32))
-        traced = torch.jit.trace(JITWrapper(), example)
-        torch.jit.save(traced, str(path))
+        torch.jit.save(torch.jit.trace(JITWrapper(), example), str(path))
+    return path
+
+
+def test_torchscript_is_refused_naming_the_accepted_formats(tmp_path: Path) -> None:
+    path = write_torchscript(tmp_path / "big-lama.pt")
     with pytest.raises(WeightsError, match=r"TorchScript program.*\.safetensors") as caught:
         read_checkpoint(path)
     assert "\n" not in str(caught.value)
@@ -455,3 +465,168 @@ def test_the_curated_entry_is_complete() -> None:
         assert (entry["translator"], entry["arch"]) == ("inpaint", "lama")
         assert len(entry["revision"]) == 40 and len(entry["sha256"]) == 64
         assert int(entry["revision"], 16) >= 0 and int(entry["sha256"], 16) >= 0
+
+
+# ---- LaMa's discriminator and losses, for fine-tuning -----------------------------------------
+
+
+def test_the_discriminator_and_losses_are_lamas_own(reference_lama: Any) -> None:
+    from translate.losses import generator_loss
+    from translate_inpaint.lama import NLayerDiscriminator
+    from translate_inpaint.losses import feature_matching_loss, masked_fake_loss, r1_penalty
+
+    pix2pixhd = reference_lama("saicinpainting.training.modules.pix2pixhd")
+    adversarial = reference_lama("saicinpainting.training.losses.adversarial")
+    matching = reference_lama("saicinpainting.training.losses.feature_matching")
+    torch.manual_seed(0)
+    theirs = randomize(pix2pixhd.NLayerDiscriminator(3, ndf=8, n_layers=3), 2)
+    ours = NLayerDiscriminator(width=8, layers=3)
+    ours.load_state_dict(theirs.state_dict(), strict=True)  # LaMa's `discriminator.` names
+    real, fake = torch.rand(2, 3, 64, 48), torch.rand(2, 3, 64, 48)
+    mask = (torch.rand(2, 1, 64, 48) > 0.6).float()
+    with torch.no_grad():
+        for mode in (False, True):
+            theirs.train(mode)
+            ours.train(mode)
+            (expected, expected_features), (got, got_features) = theirs(real), ours(real)
+            assert (got - expected).abs().max() < 1e-5
+            assert len(got_features) == len(expected_features) == 4
+            for a, b in zip(got_features, expected_features, strict=True):
+                assert (a - b).abs().max() < 1e-5
+    theirs.eval()
+    # big-lama.yaml's adversarial loss: r1, weight 10, gp_coef 0.001, mask_as_fake_target
+    loss = adversarial.NonSaturatingWithR1(gp_coef=0.001, weight=10, mask_as_fake_target=True,
+                                           allow_scale_mask=True)
+    real = real.requires_grad_(True)
+    real_logits, real_features = theirs(real)
+    fake_logits, fake_features = theirs(fake)
+    ours_d = (torch.nn.functional.softplus(-real_logits).mean()
+              + masked_fake_loss(fake_logits, mask) + 0.001 * r1_penalty(real_logits, real))
+    theirs_d, _ = loss.discriminator_loss(real_batch=real, fake_batch=fake,
+                                          discr_real_pred=real_logits,
+                                          discr_fake_pred=fake_logits, mask=mask)
+    theirs_g, _ = loss.generator_loss(real_batch=real, fake_batch=fake,
+                                      discr_real_pred=real_logits, discr_fake_pred=fake_logits,
+                                      mask=mask)
+    assert abs(ours_d.item() - theirs_d.item()) < 1e-5
+    assert abs(10 * generator_loss("nonsaturating", fake_logits).item() - theirs_g.item()) < 1e-5
+    assert abs(feature_matching_loss(fake_features, real_features).item()
+               - matching.feature_matching_loss(fake_features, real_features).item()) < 1e-6
+
+
+# ---- translate import / infer / train: LaMa's files through the plugin ------------------------
+
+
+def run_cli(*args: str) -> tuple[int, str]:
+    """The CLI's exit code and its last line on stderr."""
+    import contextlib
+    import io
+
+    from translate.cli import main
+
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        code = main([*args])
+    lines = stderr.getvalue().strip().splitlines()
+    return code, lines[-1] if lines else ""
+
+
+@pytest.fixture(scope="module")
+def imported(published: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("imported") / "big-lama"
+    code, said = run_cli("import", "inpaint", str(published["zip"]), "--out", str(out))
+    assert code == 0, said
+    return out
+
+
+def test_translate_import_turns_big_lama_zip_into_a_lama_folder(imported: Path,
+                                                                published: dict) -> None:
+    import json
+
+    from translate_inpaint.translator import InpaintTranslator
+
+    meta = json.loads((imported / "config.json").read_text())
+    assert meta["model"] == {"arch": "lama", **{k: SMALL[k] for k in (
+        "width", "blocks", "downsamples", "global_ratio", "max_width")}}
+    assert meta["provenance"]["imported_from"] == "big-lama.zip"
+    assert meta["training"]["image_size"] == 64  # the starter's crops: comparable figures
+    loaded = InpaintTranslator.from_pretrained(imported).generators.G.state_dict()
+    expected = published["generator"].state_dict()
+    assert loaded.keys() == expected.keys()
+    assert all(torch.equal(loaded[k], expected[k]) for k in expected)
+
+
+def test_the_safetensors_copy_imports_to_the_same_weights(published: dict, imported: Path,
+                                                          tmp_path: Path) -> None:
+    code, said = run_cli("import", "inpaint", str(published["safetensors"]), "--out",
+                         str(tmp_path / "copy"))
+    assert code == 0, said
+    assert (tmp_path / "copy" / "model.safetensors").read_bytes() == \
+        (imported / "model.safetensors").read_bytes()
+
+
+def test_translate_infer_with_imported_weights_keeps_known_pixels(imported: Path,
+                                                                  tmp_path: Path) -> None:
+    from PIL import Image
+
+    pixels = np.random.default_rng(0).integers(0, 256, (70, 90, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "photo.png")
+    hole = np.zeros((70, 90), bool)
+    hole[20:45, 30:70] = True
+    Image.fromarray(np.uint8(hole) * 255).save(tmp_path / "mask.png")
+    code, said = run_cli("infer", "inpaint", str(tmp_path / "photo.png"), "--mask",
+                         str(tmp_path / "mask.png"), "--weights", str(imported), "--out",
+                         str(tmp_path / "out"), "--device", "cpu")
+    assert code == 0, said
+    result = np.asarray(Image.open(tmp_path / "out" / "photo.png"))
+    np.testing.assert_array_equal(result[~hole], pixels[~hole])
+    assert not np.array_equal(result[hole], pixels[hole])
+
+
+def test_files_that_are_not_an_inpaint_generator_are_refused_in_one_line(tmp_path: Path) -> None:
+    from translate_inpaint.model import Generator
+
+    cases = {
+        write_torchscript(tmp_path / "big-lama.pt"): r"TorchScript program.*\.safetensors",
+        tmp_path / "aot.safetensors": "not a checkpoint the inpaint importer reads",
+        tmp_path / "noise.safetensors": r"in_channels=5; the inpaint plugin runs in_channels=4",
+    }
+    safetensors.torch.save_file(Generator(width=8, blocks=1, rates=(1, 2)).state_dict(),
+                                str(tmp_path / "aot.safetensors"))
+    # LaMa's generators trained with noise channels take more than image + mask.
+    safetensors.torch.save_file(LamaGenerator(**{**SMALL, "in_channels": 5}).state_dict(),
+                                str(tmp_path / "noise.safetensors"))
+    for path, message in cases.items():
+        code, said = run_cli("import", "inpaint", str(path), "--out", str(tmp_path / "out"))
+        assert code == 1 and said.startswith("error: ")
+        assert re.search(message, said), said
+        assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("data", ["folder", pytest.param("photos", marks=pytest.mark.slow)])
+def test_fine_tuning_imported_weights_runs_two_steps_on_the_cpu(
+        imported: Path, tmp_path: Path, data: str) -> None:
+    from PIL import Image
+
+    from translate_inpaint.translator import InpaintTranslator
+
+    spec = "photos"
+    if data == "folder":
+        rng = np.random.default_rng(0)
+        for index in range(4):
+            Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(
+                tmp_path / f"{index}.png")
+        spec = f"folder:{tmp_path}"
+    shape = [f"--set={k}={SMALL[k]}" for k in ("width", "downsamples", "blocks")]
+    code, said = run_cli("train", "inpaint", "--data", spec, "--set", "arch=lama", "--set",
+                         f"init_from={imported}", *shape, "--set=d_width=8", "--set=d_layers=2",
+                         "--set=image_size=32", "--set=batch_size=2", "--set=eval_count=2",
+                         "--steps", "2", "--out", str(tmp_path / "run"), "--quiet",
+                         "--device", "cpu")
+    assert code == 0, said
+    tuned = InpaintTranslator.from_pretrained(tmp_path / "run" / "weights")
+    start = InpaintTranslator.from_pretrained(imported)
+    assert tuned.model_config() == start.model_config()
+    before, after = start.generators.state_dict(), tuned.generators.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    assert tuned.config.fm_weight == 100 and tuned.config.loss == "nonsaturating"

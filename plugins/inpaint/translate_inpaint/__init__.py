@@ -1,4 +1,4 @@
-"""gan-translate plugin: an AOT-GAN that fills holes painted over a photo."""
+"""gan-translate plugin: AOT-GAN or LaMa fills holes painted over a photo."""
 
 from translate import hookimpl
 
@@ -10,3 +10,10 @@ def register_translators(register):
     from translate_inpaint.translator import InpaintTranslator
 
     register(InpaintTranslator)
+
+
+@hookimpl
+def register_importers(register):
+    from translate_inpaint.importer import IMPORTER
+
+    register(IMPORTER)

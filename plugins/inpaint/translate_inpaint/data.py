@@ -17,8 +17,9 @@ import torch
 from torch.utils.data import Dataset
 
 from translate.data.images import to_mode
-from translate.data.pipeline import Key, to_tensor
-from translate.data.sources import Source
+from translate.data.pipeline import Key
+from translate.data.source import Source
+from translate.data.tensors import to_tensor
 
 MaskFn = Callable[[np.random.Generator, int], np.ndarray]
 HELDOUT_MASK_SEED = 7  # held-out items carry fixed masks (sample grids); eval draws its own
@@ -33,6 +34,12 @@ def resize(pixels: np.ndarray, size: int) -> np.ndarray:
 
 def rgb_pixels(record: dict) -> np.ndarray:
     return np.asarray(to_mode(record["image"], "RGB"))
+
+
+def item(crop: np.ndarray, mask: np.ndarray) -> dict[str, torch.Tensor]:
+    """{"image": (3, S, S) in [-1, 1], "mask": (1, S, S) with 1 = hole}."""
+    return {"image": to_tensor(np.ascontiguousarray(crop)),
+            "mask": torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[None]}
 
 
 class RandomCrops(Dataset):
@@ -57,9 +64,7 @@ class RandomCrops(Dataset):
         crop = resize(pixels[top:top + side, left:left + side], self.size)
         if rng.random() < 0.5:
             crop = crop[:, ::-1]
-        mask = self.masks(rng, self.size)
-        return {"image": to_tensor(np.ascontiguousarray(crop)),
-                "mask": torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[None]}
+        return item(crop, self.masks(rng, self.size))
 
 
 def index_seed(index: int) -> int:
@@ -110,6 +115,4 @@ class GridCrops(Dataset):
         index, (top, left, side) = self.items[position]
         pixels = rgb_pixels(self.source[index])
         crop = resize(pixels[top:top + side, left:left + side], self.size)
-        mask = self.masks(np.random.default_rng(index_seed(position)), self.size)
-        return {"image": to_tensor(np.ascontiguousarray(crop)),
-                "mask": torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[None]}
+        return item(crop, self.masks(np.random.default_rng(index_seed(position)), self.size))

@@ -13,6 +13,9 @@ Module names equal the keys of LaMa's checkpoints minus their `generator.` prefi
 `filter_state` and `detect` at the end of this file. Inference (`inpaint`) pads to a
 multiple of 8 as LaMa's own prediction does and crops back; `composite` then keeps every
 known pixel bit for bit. Everything runs in fp32 on the CPU (torch.fft).
+
+For fine-tuning, `NLayerDiscriminator` is the pix2pixHD discriminator LaMa trains against,
+under the names of its checkpoints' `discriminator.` keys.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from torch import nn
 
 from translate.errors import ImageError
 
-__all__ = ["BIG_LAMA", "LamaGenerator", "composite", "detect", "filter_state", "inpaint",
-           "pad_symmetric"]
+__all__ = ["BIG_LAMA", "LamaGenerator", "NLayerDiscriminator", "composite", "detect",
+           "filter_state", "inpaint", "least_side", "pad_symmetric"]
 
 # big-lama's generator block (configs/training/big-lama.yaml in advimman/lama), in our terms.
 BIG_LAMA: dict[str, Any] = {"in_channels": 4, "out_channels": 3, "width": 64, "downsamples": 3,
@@ -209,6 +212,41 @@ class LamaGenerator(nn.Module):
         return self.model(x)
 
 
+# ---- training: LaMa's discriminator --------------------------------------------------------
+
+
+# pix2pixHD's multi-layer PatchGAN: Wang et al. 2018, https://arxiv.org/abs/1711.11585
+# (section 3.2), the discriminator LaMa trains big-lama against (configs/training/
+# discriminator/pix2pixhd_nlayer.yaml: ndf 64, n_layers 4; NLayerDiscriminator in
+# saicinpainting/training/modules/pix2pixhd.py). Module names are the `discriminator.` keys
+# of LaMa's checkpoints. It sees the image alone, not the mask.
+class NLayerDiscriminator(nn.Module):
+    """Patch logits and, for LaMa's feature-matching loss, every block's activations."""
+
+    def __init__(self, *, in_channels: int = 3, width: int = 64, layers: int = 4) -> None:
+        super().__init__()
+        self.layers = layers
+        # Widths double up to 512; 4x4 kernels padded by 2 (pix2pixHD's ceil(3 / 2)).
+        widths = [min(width * 2**i, 512) for i in range(layers + 1)]
+        self.model0 = nn.Sequential(nn.Conv2d(in_channels, width, 4, stride=2, padding=2),
+                                    nn.LeakyReLU(0.2, inplace=True))
+        for i in range(1, layers + 1):  # the last of these keeps the resolution
+            self.add_module(f"model{i}", nn.Sequential(
+                nn.Conv2d(widths[i - 1], widths[i], 4, stride=2 if i < layers else 1,
+                          padding=2),
+                nn.BatchNorm2d(widths[i]), nn.LeakyReLU(0.2, inplace=True)))
+        self.add_module(f"model{layers + 1}",
+                        nn.Sequential(nn.Conv2d(widths[-1], 1, 4, padding=2)))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        # (N, C, H, W) -> logits (N, 1, ~H / 2^(layers - 1) / 2, ...), [block outputs]
+        features = []
+        for i in range(self.layers + 1):
+            x = getattr(self, f"model{i}")(x)
+            features.append(x)
+        return getattr(self, f"model{self.layers + 1}")(x), features
+
+
 # ---- inference -----------------------------------------------------------------------------
 
 
@@ -226,6 +264,11 @@ def pad_symmetric(x: torch.Tensor, multiple: int) -> torch.Tensor:
     return x
 
 
+def least_side(downsamples: int) -> int:
+    """The shortest image side `inpaint` takes: the blocks reflect 2 pixels at the bottleneck."""
+    return max(1, 2 * 2**downsamples - max(8, 2**downsamples) + 1)
+
+
 def inpaint(generator: LamaGenerator, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """LaMa's prediction for the whole image: (N, 3, H, W) in [0, 1], mask (N, 1, H, W).
 
@@ -236,10 +279,8 @@ def inpaint(generator: LamaGenerator, image: torch.Tensor, mask: torch.Tensor) -
     """
     height, width = image.shape[-2:]
     multiple = max(8, 2**generator.downsamples)
-    # The blocks pad by reflection, which needs 2 pixels a side at the bottleneck.
-    smallest = 2 * 2**generator.downsamples
-    if min(-(-height // multiple), -(-width // multiple)) * multiple < smallest:
-        side = smallest - multiple
+    if min(height, width) < least_side(generator.downsamples):
+        side = least_side(generator.downsamples) - 1
         raise ImageError(f"LaMa needs images larger than {side}x{side} pixels, "
                          f"got {width}x{height}")
     hole = (mask > 0).to(image.dtype)

@@ -23,7 +23,7 @@ from translate_pix2pix.translator import Pix2PixTranslator
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 
-TINY = {"width": "4", "disc_width": "4", "direction": "both"}
+TINY = {"width": "4", "d_width": "4", "direction": "both"}
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from support.references import load_reference_module, reference_checkout
 from translate.errors import WeightsError
 from translate.hub.reading import find_state_dict, read_checkpoint
 from translate.nn import crop_to, pad_to_multiple
-from translate_pix2pix import importer as junyanz
+from translate_pix2pix import model as junyanz
 from translate_pix2pix.model import UNetGenerator
 from translate_pix2pix.pytorch_gan import ARCH, GeneratorUNet, detect, filter_state
 
@@ -103,9 +103,9 @@ def load_repo(folder: Path, file: str) -> GeneratorUNet:
     """What the host does with such a repo: read, detect, filter, build, load strictly."""
     path = folder / file
     state = find_state_dict(read_checkpoint(path), path=path)
-    arguments = detect(state)
-    assert arguments is not None
-    generator = GeneratorUNet(**arguments)
+    found = detect(state)
+    assert found is not None and found.pop("arch") == ARCH
+    generator = GeneratorUNet(**found)
     generator.load_state_dict(filter_state(state), strict=True)
     return generator.eval()
 
@@ -185,7 +185,7 @@ def test_the_published_layout_and_size():
                                                                    (3, 1, 4)])
 def test_detect_reads_the_constructor_arguments(in_channels, out_channels, width):
     arguments = {"in_channels": in_channels, "out_channels": out_channels, "width": width}
-    assert detect(GeneratorUNet(**arguments).state_dict()) == arguments
+    assert detect(GeneratorUNet(**arguments).state_dict()) == {"arch": ARCH, **arguments}
 
 
 def test_a_saved_repo_round_trips_without_references(tmp_path):
@@ -203,8 +203,7 @@ def test_junyanz_files_are_not_taken_for_this_layout_nor_this_for_theirs(depth, 
     theirs = reference_state_dict(depth=depth, width=4, norm=norm)
     assert detect(theirs) is None
     assert detect(UNetGenerator(depth=depth, width=4, norm=norm).state_dict()) is None
-    with pytest.raises(WeightsError, match="not a reference U-Net"):
-        junyanz.detect(GeneratorUNet(width=4).state_dict(), Path("pytorch_model.bin"))
+    assert junyanz.detect(GeneratorUNet(width=4).state_dict()) is None
 
 
 def test_filter_drops_stale_instance_norm_statistics_only():
@@ -214,7 +213,7 @@ def test_filter_drops_stale_instance_norm_statistics_only():
         stale[key + ".running_mean"] = torch.zeros(1)
         stale[key + ".running_var"] = torch.ones(1)
     assert list(filter_state(stale)) == list(state)
-    assert detect(stale) == {"in_channels": 3, "out_channels": 3, "width": 4}
+    assert detect(stale) == {"arch": ARCH, "in_channels": 3, "out_channels": 3, "width": 4}
     stray = {**state, "down1.model.1.running_mean": torch.zeros(4)}  # down1 has no norm
     with pytest.raises(WeightsError, match=r"unexpected key down1\.model\.1\.running_mean"):
         detect(stray)

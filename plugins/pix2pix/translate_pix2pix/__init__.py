@@ -1,4 +1,7 @@
-"""gan-translate plugin: pix2pix paired translation, its datasets and reference importer."""
+"""gan-translate plugin: pix2pix paired translation, its bundled tasks and checkpoint importer.
+
+The paired formats it trains on (aligned:, paired:, hf-paired:) are the host's.
+"""
 
 from translate import hookimpl
 
@@ -14,25 +17,12 @@ def register_translators(register):
 
 @hookimpl
 def register_dataset_sources(register):
-    from translate.data.sources import needs
-    from translate_pix2pix.data import (
-        AlignedSource,
-        FolderPairSource,
-        HFPairSource,
-        grey_to_colour,
-        photo_to_sketch,
-    )
+    from translate_pix2pix.data import grey_to_colour, photo_to_sketch
 
     register("photo2sketch", lambda _: photo_to_sketch(),
              "photo -> pencil sketch pairs from the bundled photos (pix2pix's starter task)")
     register("gray2color", lambda _: grey_to_colour(),
              "greyscale -> colour pairs from the bundled photos (colourisation)")
-    register("aligned", lambda arg: AlignedSource(needs(arg, "aligned:PATH")),
-             "aligned:PATH — pix2pix's A|B images in PATH/train and PATH/val (or test)")
-    register("paired", lambda arg: FolderPairSource(needs(arg, "paired:PATH")),
-             "paired:PATH — PATH/A and PATH/B with matching file names")
-    register("hf-paired", lambda arg: HFPairSource(needs(arg, "hf-paired:NAME?a=COL&b=COL")),
-             "hf-paired:NAME?a=COL&b=COL[&split=S] — a Hugging Face dataset of image pairs")
 
 
 @hookimpl

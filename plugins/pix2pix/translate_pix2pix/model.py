@@ -11,6 +11,9 @@ finer-to-coarser level inside its `model` Sequential. This nesting is what the r
 `UnetGenerator` / `UnetSkipConnectionBlock` produce, so their checkpoints' keys
 (`model.model.1.model.3.…`) load here unchanged. The discriminator is the shared
 `translate.nn.PatchDiscriminator`.
+
+`detect` reads a reference checkpoint's architecture off its keys and shapes; nothing needs
+renaming (the host drops the stale instance-norm statistics of old files).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from translate.errors import WeightsError
 from translate.nn import NormKind, norm_layer
 from translate.nn.norm import conv_bias
 
@@ -27,8 +31,7 @@ LevelKind = Literal["outermost", "middle", "innermost"]
 
 # Channel multipliers stop growing at 8x the base width, as in the paper's C64-…-C512.
 MAX_WIDTH_MULTIPLIER = 8
-# The paper's decoder applies dropout in its first three (innermost) blocks; the levels
-# just outside the innermost that keep the maximum width are those blocks.
+# Named depths: 128 or 256 pixels shrink to 1x1.
 DEPTHS = {"unet_128": 7, "unet_256": 8}
 
 
@@ -111,3 +114,47 @@ class UNetGenerator(nn.Module):
         # (N, in_channels, H, W) in [-1, 1], H and W multiples of `stride`
         # -> (N, out_channels, H, W) in [-1, 1]
         return self.model(images)
+
+
+# ---- reading the reference's checkpoints (latest_net_G.pth) -------------------------------
+
+OUTER = "model.model."  # the outermost level's Sequential
+
+
+def level_prefix(level: int) -> str:
+    """Key prefix of level `level`'s Sequential (0 = full resolution); index 1, then 3s."""
+    return OUTER if level == 0 else OUTER + "1.model." + "3.model." * (level - 1)
+
+
+def detect(state: dict[str, torch.Tensor], *, norm: str | None = None) -> dict[str, object] | None:
+    """Architecture name and `UNetGenerator` arguments of a reference state dict, or None.
+
+    Depth is how many levels nest, width and channels are the outermost convolutions'
+    shapes, and the norm is batch if the norm layers carry weights (instance-norm layers
+    carry nothing, or stale running statistics in files from PyTorch < 0.4); a `norm`
+    given (the importer's --norm) must agree. None for a file without
+    `model.model.0.weight`; one that has it but does not fit raises.
+    """
+    first, last, norm_key = OUTER + "0.weight", OUTER + "3.weight", level_prefix(1) + "2.weight"
+    if first not in state:
+        return None
+    if state[first].ndim != 4:
+        raise WeightsError(f"not a reference U-Net generator: {first} has shape "
+                           f"{tuple(state[first].shape)}")
+    depth = 1
+    while level_prefix(depth) + "1.weight" in state:
+        depth += 1
+    names = {d: n for n, d in DEPTHS.items()}
+    if depth not in names:
+        raise WeightsError(f"a U-Net with {depth} levels; pix2pix reads unet_128 (7) "
+                           f"and unet_256 (8) (deepest key: {level_prefix(depth - 1)}1.weight)")
+    if last not in state:
+        raise WeightsError(f"missing key {last} (the outermost up-convolution)")
+    found = "batch" if norm_key in state else "instance"
+    if norm is not None and norm != found:
+        raise WeightsError(f"--norm {norm} given, but the file "
+                           f"{'has' if found == 'batch' else 'lacks'} {norm_key} "
+                           f"(a {found}-norm checkpoint)")
+    return {"arch": names[depth], "width": state[first].shape[0],
+            "in_channels": state[first].shape[1], "out_channels": state[last].shape[1],
+            "norm": found}

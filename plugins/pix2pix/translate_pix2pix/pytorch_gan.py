@@ -33,6 +33,7 @@ LEVELS = 8  # halvings; 256 pixels shrink to 1x1
 MAX_WIDTH_MULTIPLIER = 8  # channels stop doubling at 8x the base width, as C64-...-C512
 DROPOUT_DOWN = range(4, 9)  # encoder blocks with dropout: down4..down8
 DROPOUT_UP = range(1, 5)  # decoder blocks with dropout: up1..up4
+DROPOUT = 0.5  # their probability
 
 
 class UNetDown(nn.Module):
@@ -77,15 +78,15 @@ class UNetUp(nn.Module):
 class GeneratorUNet(nn.Module):
     """PyTorch-GAN's pix2pix generator: 8 levels, so sides must be multiples of 256.
 
-    `width` is the first level's channels (64 in every published file); `dropout` is the
-    probability in the nine blocks that have it (0.5 in the source; 0 removes the layers,
+    `width` is the first level's channels (64 in every published file); `dropout` puts
+    dropout 0.5 in the nine blocks that have it in the source (False removes the layers,
     which changes no key). Translate any size by padding to `stride` and cropping back.
     """
 
     stride = 2 ** LEVELS
 
     def __init__(self, *, in_channels: int = 3, out_channels: int = 3, width: int = 64,
-                 dropout: float = 0.5) -> None:
+                 dropout: bool = True) -> None:
         super().__init__()
 
         def channels(level: int) -> int:  # level 1 = down1's output
@@ -96,14 +97,14 @@ class GeneratorUNet(nn.Module):
             # Neither the full-resolution block nor the 1x1 bottleneck is normalised.
             block = UNetDown(in_channels=inputs, out_channels=channels(level),
                              normalize=level not in (1, LEVELS),
-                             dropout=dropout if level in DROPOUT_DOWN else 0.0)
+                             dropout=DROPOUT if dropout and level in DROPOUT_DOWN else 0.0)
             self.add_module(f"down{level}", block)
         for level in range(1, LEVELS):
             # up1 sees the bottleneck alone; every later block also sees its skip.
             below = LEVELS - level + 1  # the encoder level whose resolution feeds this block
             inputs = channels(below) if level == 1 else 2 * channels(below)
             block = UNetUp(in_channels=inputs, out_channels=channels(below - 1),
-                           dropout=dropout if level in DROPOUT_UP else 0.0)
+                           dropout=DROPOUT if dropout and level in DROPOUT_UP else 0.0)
             self.add_module(f"up{level}", block)
         self.final = nn.Sequential(
             nn.Upsample(scale_factor=2),
@@ -138,14 +139,19 @@ _NORM_KEY = re.compile(r"^(down[2-7]|up[1-7])\.model\.1\.(running_mean|running_v
                        r"num_batches_tracked)$")
 
 
-def detect(state: dict[str, torch.Tensor]) -> dict[str, int] | None:
-    """`GeneratorUNet` keyword arguments read from a state dict, or None if not this layout.
+def detect(state: dict[str, torch.Tensor], *, norm: str | None = None) -> dict[str, object] | None:
+    """`arch` and the `GeneratorUNet` keyword arguments of a state dict, or None if not this
+    layout.
 
     None for anything without `down1.model.0.weight` and `final.2.weight` (junyanz files
-    start with `model.model.`); a file that has them but does not fit raises WeightsError.
+    start with `model.model.`); a file that has them but does not fit raises WeightsError,
+    as does a `norm` given (the importer's --norm) other than instance.
     """
     if any(key not in state for key in SIGNATURE):
         return None
+    if norm not in (None, "instance"):
+        raise WeightsError(f"--norm {norm} given, but the file is PyTorch-GAN's U-Net, "
+                           "instance-normalised throughout")
     first, last = state["down1.model.0.weight"], state["final.2.weight"]
     if first.ndim != 4 or last.ndim != 4:
         raise WeightsError(f"a PyTorch-GAN U-Net has 4-d down1.model.0.weight and "
@@ -154,7 +160,7 @@ def detect(state: dict[str, torch.Tensor]) -> dict[str, int] | None:
     found = {"in_channels": int(first.shape[1]), "out_channels": int(last.shape[0]),
              "width": int(first.shape[0])}
     check_layout(filter_state(state), found)
-    return found
+    return {"arch": ARCH, **found}
 
 
 def check_layout(state: dict[str, torch.Tensor], arguments: dict[str, int]) -> None:

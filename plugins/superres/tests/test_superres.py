@@ -1,13 +1,15 @@
 """superres: the networks, the reference layouts, tiled inference, data, training, the starter.
 
-(The shared TranslatorTests checks also run on superres from tests/test_translators.py.)
+(The shared translate.testing checks run on a tiny superres in test_contract.py.)
 """
 
 from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,39 +20,45 @@ from PIL import Image
 
 from translate.cli import main
 from translate.data.sources import photos_source
-from translate.errors import ImageError, WeightsError
-from translate.hub.pretrained import from_pretrained, read_meta
+from translate.data.tensors import tensor_to_uint8
+from translate.engine.trainer import Trainer
+from translate.errors import ConfigError, ImageError, WeightsError
+from translate.hub.importers import import_checkpoint
+from translate.hub.layout import read_meta
+from translate.hub.pretrained import from_pretrained
+from translate.inference.anysize import run_any_size
 from translate.losses.perceptual import VGG_FILES
-from translate.testing import TranslatorTests
+from translate.metrics.fidelity import psnr, ssim
 from translate_superres import translator as superres_translator
+from translate_superres.checkpoints import LAYOUTS, layout_of
 from translate_superres.degrade import PairDataset, bicubic
-from translate_superres.importer import architecture, convert, to_basicsr_layout
-from translate_superres.metrics import psnr_y, ssim_y
+from translate_superres.importer import IMPORTER, detect_config
 from translate_superres.model import RRDBNet, UNetDiscriminator
-from translate_superres.tiling import upscale_tiled
 from translate_superres.translator import STARTER, SuperResTranslator
 
-TINY = {"features": "8", "blocks": "1", "growth": "8", "patch": "8", "d_features": "8"}
+TINY = {"features": "8", "blocks": "1", "growth": "8", "patch": "8", "d_width": "8"}
+
+
+def convert(path: Path, **options: Any) -> SuperResTranslator:
+    """What `translate import superres PATH` loads."""
+    return import_checkpoint(IMPORTER, SuperResTranslator, path, **options)
+
+
+def upscale_tiled(net: Callable, image: torch.Tensor, *, scale: int, tile: int, overlap: int,
+                  multiple: int = 1) -> np.ndarray:
+    """superres's tiled inference: (1, 3, H, W) in [0, 1] -> (H*s, W*s, 3) uint8."""
+    return run_any_size(net, image, scale=scale, tile=tile, overlap=overlap, multiple=multiple,
+                        postprocess=partial(tensor_to_uint8, unit=True))[0]
+
+
+needs_starter = pytest.mark.skipif(not (Path(str(STARTER)) / "model.safetensors").is_file(),
+                                   reason="starter weights not trained yet")
 
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path_factory.mktemp("home")))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-
-
-class TestSuperRes(TranslatorTests):
-    translator = SuperResTranslator
-    overrides = TINY
-
-
-class TestSuperResGanStage(TranslatorTests):
-    """The gan stage's own networks and losses; inference is the psnr stage's, tested above."""
-
-    translator = SuperResTranslator
-    overrides = {**TINY, "stage": "gan", "degradation": "real-esrgan-2"}
-    test_save_then_load_gives_same_output = None  # type: ignore[assignment]
-    test_infer_writes_what_it_promises = None  # type: ignore[assignment]
 
 
 def tiny_model(scale: int = 4, seed: int = 0) -> SuperResTranslator:
@@ -197,8 +205,12 @@ def test_esrgan_layouts(tmp_path: Path) -> None:
 
 def test_architecture_is_read_from_shapes() -> None:
     state = RRDBNet(scale=2, features=24, blocks=5, growth=12).state_dict()
-    assert architecture(state) == {"scale": 2, "features": 24, "blocks": 5, "growth": 12,
-                                   "channels": 3}
+    # config values: the architecture and its arguments (channels is fixed at RGB)
+    assert detect_config(state) == {"arch": "rrdbnet", "scale": 2, "features": 24, "blocks": 5,
+                                    "growth": 12}
+    grey = RRDBNet(scale=2, channels=1, features=8, blocks=1, growth=4).state_dict()
+    with pytest.raises(WeightsError, match="only RGB networks"):
+        detect_config(grey)
 
 
 def test_import_command_writes_a_loadable_folder(tmp_path: Path) -> None:
@@ -207,7 +219,11 @@ def test_import_command_writes_a_loadable_folder(tmp_path: Path) -> None:
     assert main(["import", "superres", str(tmp_path / "x2.pth"), "--out",
                  str(tmp_path / "weights")]) == 0
     meta = read_meta(tmp_path / "weights")
-    assert meta["config"]["scale"] == 2 and meta["provenance"]["imported_from"] == "x2.pth"
+    assert meta["model"] == {"arch": "rrdbnet", "scale": 2, "features": 16, "blocks": 2,
+                             "growth": 8, "bicubic_skip": False, "residual_scale": 0.2}
+    assert meta["provenance"]["imported_from"] == "x2.pth"
+    card = (tmp_path / "weights" / "README.md").read_text()
+    assert "Imported from x2.pth" in card and "Stage psnr" not in card  # not our training
     loaded = from_pretrained(tmp_path / "weights", expected=SuperResTranslator)
     assert_same_outputs(net, loaded.generators["G"])
 
@@ -229,11 +245,11 @@ def test_bad_checkpoints_give_one_line_errors(tmp_path: Path,
 
 def test_layout_detection_names_the_layout() -> None:
     state = random_net(4).state_dict()
-    assert to_basicsr_layout(esrgan_layout(state))[1] == "ESRGAN"
-    assert to_basicsr_layout(state)[1] == "BasicSR/Real-ESRGAN"
+    assert LAYOUTS[layout_of(esrgan_layout(state))][1] == "ESRGAN"
+    assert LAYOUTS[layout_of(state)][1] == "BasicSR/Real-ESRGAN"
 
 
-# ---- tiled inference ------------------------------------------------------------------------
+# ---- tiled inference (translate.inference.anysize, as superres uses it) ----------------------
 
 
 @pytest.mark.parametrize(("scale", "size"), [(4, (29, 38)), (2, (31, 42)), (1, (41, 30))])
@@ -244,6 +260,17 @@ def test_tiled_equals_untiled(scale: int, size: tuple[int, int]) -> None:
     tiled = upscale_tiled(net, image, scale=scale, tile=14, overlap=12, multiple=net.multiple)
     assert whole.shape == tiled.shape == (size[0] * scale, size[1] * scale, 3)
     assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1
+
+
+def test_the_old_tiling_path_still_works_with_a_warning() -> None:
+    from translate_superres.tiling import upscale_tiled as old
+
+    net = RRDBNet(scale=2, features=8, blocks=1, growth=4).eval()
+    image = torch.rand(1, 3, 19, 26)
+    with pytest.warns(DeprecationWarning, match="run_any_size"):
+        pixels = old(net, image, scale=2, tile=8, overlap=4, multiple=net.multiple)
+    assert np.array_equal(pixels, upscale_tiled(net, image, scale=2, tile=8, overlap=4,
+                                                multiple=net.multiple))
 
 
 def test_tiles_are_bounded_and_only_tiles_move() -> None:
@@ -282,6 +309,25 @@ def test_infer_scales_alpha_and_refuses_huge_outputs(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("TRANSLATE_MAX_PIXELS", "1000")
     with pytest.raises(ImageError, match=r"30x20 input: 120x80 = 9600 pixels is over the limit"):
         model.infer(image=rgba, scale="4")
+
+
+@pytest.mark.parametrize(("scale", "offered"), [(8, ("8", "4", "2")), (4, ("4", "2")),
+                                               (2, ("2",)), (1, ("1",))])
+def test_infer_offers_the_models_scale_and_smaller(scale: int, offered: tuple[str, ...]) -> None:
+    config = SuperResTranslator.make_config("starter", {**TINY, "scale": str(scale)})
+    (param,) = [p for p in SuperResTranslator.inputs_for(config) if p.name == "scale"]
+    assert param.choices == offered and param.default == str(scale)
+    model = SuperResTranslator(config).eval()
+    image = Image.new("RGB", (6, 4), (90, 20, 200))
+    with torch.no_grad():
+        for choice in offered:
+            (out,) = model.infer(image=image, scale=choice, tile=0)
+            assert out.size == (6 * int(choice), 4 * int(choice))
+        (default,) = model.infer(image=image, tile=0)
+    assert default.size == (6 * scale, 4 * scale)  # scale auto (the CLI's default): its own
+    if scale < 8:
+        with pytest.raises(ConfigError, match=f"this x{scale} model offers"):
+            model.infer(image=image, scale=str(scale * 2))
 
 
 def test_infer_command_on_any_size(tmp_path: Path) -> None:
@@ -336,15 +382,29 @@ def test_held_out_samples_are_different_places_of_each_photo() -> None:
 
 
 def test_psnr_and_ssim_on_luma() -> None:
+    # superres measures with the host's PSNR/SSIM on Y, `scale` border pixels cropped.
+    psnr_y = partial(psnr, y_channel=True)
     image = np.random.default_rng(0).integers(0, 250, (40, 40, 3), np.uint8)
-    assert psnr_y(image, image, border=4) == float("inf")
-    assert ssim_y(image, image, border=4) == pytest.approx(1.0)
+    perfect = psnr_y(image, image, border=4)
+    assert perfect == 100.0  # the host's cap for identical images (a mean stays finite)
+    assert ssim(image, image, border=4, y_channel=True) == pytest.approx(1.0)
     brighter = image + 1  # Y moves by (65.481 + 128.553 + 24.966) / 255 everywhere
     step = (65.481 + 128.553 + 24.966) / 255
     assert psnr_y(brighter, image, border=4) == pytest.approx(10 * np.log10(255**2 / step**2))
     broken = image.copy()
     broken[:4] = 0  # only inside the cropped border: not counted
-    assert psnr_y(broken, image, border=4) == float("inf")
+    assert psnr_y(broken, image, border=4) == perfect
+
+
+def test_the_old_metrics_path_still_works_with_a_warning() -> None:
+    from translate_superres.metrics import psnr_y, ssim_y
+
+    rng = np.random.default_rng(1)
+    a, b = (rng.integers(0, 256, (24, 30, 3), np.uint8) for _ in range(2))
+    with pytest.warns(DeprecationWarning, match="fidelity"):
+        assert psnr_y(a, b, border=2) == psnr(a, b, border=2, y_channel=True)
+    with pytest.warns(DeprecationWarning, match="fidelity"):
+        assert ssim_y(a, b, border=2) == ssim(a, b, border=2, y_channel=True)
 
 
 # ---- training: losses, stages, the model card ---------------------------------------------
@@ -383,7 +443,7 @@ def test_gan_stage_uses_vgg_only_when_present(tmp_path: Path,
         model = SuperResTranslator(config)
         nets = Networks({"G": model.generators["G"], **model.build_discriminators()})
         losses = model.generator_loss(nets, batch, model.generate(nets, batch))
-        return list(losses), model.training_notes()
+        return list(losses), model.card_notes({})
 
     terms, notes = losses_and_notes()
     assert terms == ["l1", "adversarial"] and "perceptual term OFF" in notes
@@ -393,31 +453,50 @@ def test_gan_stage_uses_vgg_only_when_present(tmp_path: Path,
     assert terms == ["l1", "perceptual", "adversarial"] and "perceptual term on" in notes
 
 
-def test_gan_stage_starts_from_init_weights(tmp_path: Path) -> None:
-    psnr = tiny_model(seed=5)
-    psnr.save_pretrained(tmp_path / "psnr")
+def trainer(config: Any, out: Path) -> Trainer:
+    source = photos_source()
+    return Trainer(SuperResTranslator, config, train_source=source.split("train"),
+                   heldout_source=source.split("heldout"), out_dir=out, device="cpu",
+                   progress=False)
+
+
+def test_gan_stage_starts_from_init_from(tmp_path: Path) -> None:
+    psnr_model = tiny_model(seed=5)
+    psnr_model.save_pretrained(tmp_path / "psnr")
     config = SuperResTranslator.make_config(
-        "starter", {**TINY, "stage": "gan", "init_weights": str(tmp_path / "psnr")})
-    gan = SuperResTranslator(config)
-    for key, value in psnr.generators.state_dict().items():
+        "starter", {**TINY, "stage": "gan", "init_from": str(tmp_path / "psnr")})
+    gan = trainer(config, tmp_path / "run").translator
+    for key, value in psnr_model.generators.state_dict().items():
         assert torch.equal(value, gan.generators.state_dict()[key])
-    config.init_weights = str(tmp_path / "missing")
-    with pytest.raises(WeightsError, match="no weights folder there"):
-        SuperResTranslator(config).make_dataset(photos_source().split("train"), train=True)
+    missing = SuperResTranslator.make_config(
+        "starter", {**TINY, "stage": "gan", "init_from": str(tmp_path / "missing")})
+    with pytest.raises(WeightsError, match="neither a weights folder nor a Hub repo"):
+        trainer(missing, tmp_path / "run2")
 
 
 @pytest.mark.parametrize(("field", "other"), [("bicubic_skip", lambda v: str(not v).lower()),
                                              ("residual_scale", lambda v: str(v / 2))])
-def test_gan_stage_refuses_init_weights_that_differ_without_weights(
+def test_gan_stage_refuses_init_from_that_differs_without_weights(
         tmp_path: Path, field: str, other: Callable[[Any], str]) -> None:
-    # Neither setting has weights, so a strict load alone would not notice the mismatch.
+    # Neither setting has weights, so a strict load alone would not notice the mismatch:
+    # they are in the `model` block, which the engine compares.
     tiny_model().save_pretrained(tmp_path / "psnr")
     ours = getattr(SuperResTranslator.make_config("starter", TINY), field)
     config = SuperResTranslator.make_config(
-        "starter", {**TINY, "stage": "gan", "init_weights": str(tmp_path / "psnr"),
+        "starter", {**TINY, "stage": "gan", "init_from": str(tmp_path / "psnr"),
                     field: other(ours)})
-    with pytest.raises(WeightsError, match=field):
-        SuperResTranslator(config).make_dataset(photos_source().split("train"), train=True)
+    with pytest.raises(ConfigError, match=field):
+        trainer(config, tmp_path / "run")
+
+
+@needs_starter
+def test_starter_gan_preset_starts_from_the_bundled_starter(tmp_path: Path) -> None:
+    config = SuperResTranslator.make_config("starter-gan")
+    assert config.init_from == "starter"
+    gan = trainer(config, tmp_path / "run").translator
+    starter = from_pretrained(STARTER, expected=SuperResTranslator)
+    for key, value in starter.generators.state_dict().items():
+        assert torch.equal(value, gan.generators.state_dict()[key])
 
 
 def test_training_writes_the_stage_into_the_model_card(tmp_path: Path) -> None:
@@ -430,8 +509,21 @@ def test_training_writes_the_stage_into_the_model_card(tmp_path: Path) -> None:
 
 # ---- the bundled starter ---------------------------------------------------------------------
 
-needs_starter = pytest.mark.skipif(not (Path(str(STARTER)) / "model.safetensors").is_file(),
-                                   reason="starter weights not trained yet")
+
+
+@needs_starter
+def test_starter_loads_through_the_v1_names() -> None:
+    # The bundled starter is a format-1 folder: init_weights, d_features and gan_weight are
+    # init_from, d_width and adversarial_weight now; its model block is RRDBNet's.
+    meta = json.loads((Path(str(STARTER)) / "config.json").read_text())
+    assert meta["format_version"] == 1 and "init_weights" in meta["config"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no key set aside
+        model = from_pretrained(STARTER, expected=SuperResTranslator)
+    c = model.config
+    assert (c.d_width, c.adversarial_weight, c.init_from) == (64, 0.1, "")
+    assert model.model_config() == {"arch": "rrdbnet", "scale": 4, "features": 32, "blocks": 3,
+                                    "growth": 16, "bicubic_skip": True, "residual_scale": 1.0}
 
 
 @needs_starter

@@ -46,10 +46,18 @@ from support.references import (
 )
 from translate.cli import main
 from translate.errors import WeightsError
-from translate.hub.pretrained import from_pretrained, load_state_dict_strict
+from translate.hub.importers import import_checkpoint
+from translate.hub.layout import load_state_dict_strict, read_meta
+from translate.hub.pretrained import from_pretrained
 from translate.hub.reading import find_state_dict, read_checkpoint
-from translate_superres.checkpoints import closest_match, detect, filter_state, layout_of
-from translate_superres.importer import convert
+from translate_superres.checkpoints import (
+    closest_match,
+    detect,
+    filter_state,
+    layout_of,
+    nearest_network,
+)
+from translate_superres.importer import IMPORTER
 from translate_superres.model import RRDBNet
 from translate_superres.srvgg import SRVGGNetCompact, interpolate_states
 from translate_superres.translator import SuperResTranslator
@@ -294,7 +302,30 @@ def test_srvgg_without_prelu_weights_is_named_not_guessed() -> None:
     leaky = SRVGGNetCompact(features=8, convs=2, activation="leakyrelu").state_dict()
     assert relu.keys() == leaky.keys() and "body.1.weight" not in relu
     assert detect(relu) is None
-    assert "ReLU or LeakyReLU" in str(closest_match(relu))
+    assert "ReLU or LeakyReLU" in closest_match(relu)
+    # Said by the user, either is detected, and a wrong word does not fit.
+    for activation in ("relu", "leakyrelu"):
+        assert detect(relu, activation=activation)[1]["activation"] == activation
+    assert detect(relu, activation="prelu") is None
+    prelu = SRVGGNetCompact(features=8, convs=2).state_dict()
+    assert detect(prelu, activation="relu") is None  # its slopes would be unexpected keys
+
+
+@pytest.mark.parametrize("activation", ["relu", "leakyrelu"])
+def test_import_of_a_weightless_srvgg_needs_the_activation(activation: str,
+                                                           tmp_path: Path) -> None:
+    source = randomise(SRVGGNetCompact(features=8, convs=2, activation=activation), seed=3)
+    path = write(tmp_path / "compact.pth", source.state_dict(), "params")
+    with pytest.raises(WeightsError, match="ReLU or LeakyReLU") as refused:
+        import_checkpoint(IMPORTER, SuperResTranslator, path)
+    assert "\n" not in str(refused.value)
+    assert main(["import", "superres", str(path), "--activation", activation, "--out",
+                 str(tmp_path / "weights")]) == 0
+    loaded = from_pretrained(tmp_path / "weights", expected=SuperResTranslator)
+    assert loaded.model_config()["activation"] == activation
+    x = image()
+    with torch.no_grad():
+        assert (loaded.generators["G"](x) - source(x)).abs().max() < TOLERANCE
 
 
 def test_x8_adds_conv_up3_and_leaves_other_scales_alone() -> None:
@@ -327,19 +358,25 @@ def test_a_file_no_rule_knows_gets_the_closest_match_and_first_differing_key() -
     assert detect({"model.0.weight": torch.zeros(2, 2)}) is None
     stylegan = {"style.1.weight": torch.zeros(512, 512), "conv1.conv.weight": torch.zeros(1)}
     assert detect(stylegan) is None
-    assert "closest match:" in str(closest_match(stylegan))
+    assert "closest match:" in closest_match(stylegan)  # state -> one line
+    assert "\n" not in closest_match(stylegan)
     # One key missing from a real layout: that layout, and that key, in the file's names.
     state = to_esrgan_names(RRDBNet(features=8, blocks=2, growth=4).state_dict())
     del state["HRconv.bias"]
-    nearest = closest_match(state)
+    nearest = nearest_network(state)
     assert detect(state) is None
     assert (nearest.arch, nearest.layout, nearest.key) == ("rrdbnet", "esrgan", "HRconv.bias")
     assert "first key that differs: missing key 'HRconv.bias'" in str(nearest)
+    assert "missing key 'HRconv.bias'" in closest_match(state)
+    # The old sequential layout names its keys back the same way.
+    old = to_old_esrgan_names(RRDBNet(features=8, blocks=2, growth=4).state_dict(), 2)
+    del old["model.8.bias"]  # conv_hr of a x4 file
+    assert nearest_network(old).key == "model.8.bias"
     # A key too many, and a misshapen one, are named the same way.
     state = SRVGGNetCompact(features=8, convs=2).state_dict()
-    assert closest_match({**state, "body.9.weight": torch.zeros(3)}).key == "body.9.weight"
+    assert nearest_network({**state, "body.9.weight": torch.zeros(3)}).key == "body.9.weight"
     state["body.2.weight"] = torch.zeros(8, 8, 1, 1)
-    assert "'body.2.weight' has shape (8, 8, 1, 1)" in closest_match(state).problem
+    assert "'body.2.weight' has shape (8, 8, 1, 1)" in nearest_network(state).problem
 
 
 def test_filter_state_renames_only_for_its_own_architecture() -> None:
@@ -363,6 +400,9 @@ def test_import_command_reads_srvgg_x8_and_old_files(entry: Published, tmp_path:
                  str(tmp_path / "weights")]) == 0
     loaded = from_pretrained(tmp_path / "weights", expected=SuperResTranslator)
     assert loaded.config.arch == entry.arch and loaded.config.scale == entry.arguments["scale"]
+    arguments = {k: v for k, v in entry.arguments.items() if k != "channels"}
+    exact = {"bicubic_skip": False, "residual_scale": 0.2} if entry.arch == "rrdbnet" else {}
+    assert read_meta(tmp_path / "weights")["model"] == {"arch": entry.arch, **arguments, **exact}
     x = image()
     with torch.no_grad():
         assert (loaded.generators["G"](x) - source(x)).abs().max() < TOLERANCE
@@ -371,11 +411,76 @@ def test_import_command_reads_srvgg_x8_and_old_files(entry: Published, tmp_path:
 def test_import_names_the_closest_match_of_an_unknown_file(tmp_path: Path) -> None:
     torch.save({"params": {"head.weight": torch.zeros(4, 3, 3, 3)}}, tmp_path / "x.pth")
     with pytest.raises(WeightsError, match=r"not an RRDBNet checkpoint.*closest match") as error:
-        convert(tmp_path / "x.pth")
-    assert "\n" not in str(error.value)
+        import_checkpoint(IMPORTER, SuperResTranslator, tmp_path / "x.pth")
+    assert "\n" not in str(error.value) and "x.pth" in str(error.value)
+
+
+@pytest.mark.parametrize("entry", PUBLISHED, ids=_id)
+def test_pull_detection_picks_superres_alone(entry: Published, tmp_path: Path) -> None:
+    # `translate pull` shows a file to every installed importer: only ours may claim it.
+    from translate.hub.foreign import detect as pull_detect
+    from translate.plugins import get_registry
+
+    path = write(tmp_path / entry.file, in_layout(entry, ours(entry).state_dict()), entry.wrapper)
+    importer, values = pull_detect(read(path), get_registry().importers, source=entry.file)
+    assert importer is IMPORTER and values["arch"] == entry.arch
+
+
+def test_pull_names_the_closest_superres_layout(tmp_path: Path) -> None:
+    from translate.hub.foreign import detect as pull_detect
+    from translate.plugins import get_registry
+
+    state = to_esrgan_names(RRDBNet(features=8, blocks=2, growth=4).state_dict())
+    del state["HRconv.bias"]
+    with pytest.raises(WeightsError, match=r"closest: a rrdbnet checkpoint in ESRGAN names "
+                                           r"that does not fit: missing key 'HRconv.bias'"):
+        pull_detect(state, get_registry().importers, source="cut.pth")
+
+
+def test_detect_gives_config_values_for_the_host() -> None:
+    # What `translate pull` and `translate import` build from: arch + the model block.
+    entry = published("realesr-general-x4v3.pth")
+    values = IMPORTER.detect(ours(entry).state_dict())
+    assert values == {"arch": "srvgg", "features": 64, "convs": 32, "scale": 4,
+                      "activation": "prelu"}
+    config = SuperResTranslator.make_config(IMPORTER.preset, values=values)
+    assert SuperResTranslator(config).model_config() == values
+    assert IMPORTER.recognises({"style.1.weight": torch.zeros(2)}) is None
 
 
 # ---- denoise strength (dni) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strength", [None, 0.0, 0.3, 1.0])
+def test_import_blends_general_x4v3_with_its_wdn_companion(strength: float | None,
+                                                           tmp_path: Path) -> None:
+    a = ours(published("realesr-general-x4v3.pth"), seed=1).state_dict()
+    b = ours(published("realesr-general-wdn-x4v3.pth"), seed=2).state_dict()
+    general = write(tmp_path / "realesr-general-x4v3.pth", a, "params")
+    weak = write(tmp_path / "realesr-general-wdn-x4v3.pth", b, "params")
+    command = ["import", "superres", str(general), "--wdn", str(weak), "--out",
+               str(tmp_path / "weights")]
+    if strength is not None:
+        command += ["--denoise-strength", str(strength)]
+    assert main(command) == 0
+    loaded = from_pretrained(tmp_path / "weights", expected=SuperResTranslator)
+    expected = interpolate_states(a, b, 0.5 if strength is None else strength)  # 0.5: default
+    got = loaded.generators["G"].state_dict()
+    assert all(torch.equal(got[key], value) for key, value in expected.items())
+    provenance = read_meta(tmp_path / "weights")["provenance"]
+    assert provenance["imported_from"] == f"{general.name}, {weak.name}"
+
+
+def test_denoise_strength_needs_a_companion_of_the_same_network(tmp_path: Path) -> None:
+    general = write(tmp_path / "realesr-general-x4v3.pth",
+                    ours(published("realesr-general-x4v3.pth")).state_dict(), "params")
+    with pytest.raises(WeightsError, match="needs --wdn"):
+        import_checkpoint(IMPORTER, SuperResTranslator, general, denoise_strength=0.5)
+    anime = write(tmp_path / "realesr-animevideov3.pth",
+                  ours(published("realesr-animevideov3.pth")).state_dict(), "params")
+    with pytest.raises(WeightsError, match=r"convs 16, but .*convs 32; one folder"):
+        import_checkpoint(IMPORTER, SuperResTranslator, general, wdn=anime,
+                          denoise_strength=0.5)
 
 
 def test_interpolate_states_blends_key_by_key() -> None:

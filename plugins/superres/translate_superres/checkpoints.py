@@ -14,13 +14,13 @@ job). Four key layouts are known:
 * `srvgg`: Real-ESRGAN's SRVGGNetCompact (`body.N`), our `SRVGGNetCompact`'s own.
 
 `detect` reads the network and its constructor arguments from keys and shapes and only
-answers when the file would load strictly; `filter_state` renames; `closest_match` says,
-for a file that is none of these, which one it is nearest and the first key that differs.
+answers when the file would load strictly; `filter_state` renames; `closest_match` says in
+one line, for a file that is none of these, which one it is nearest and the first key that
+differs (`nearest_network` gives the same as data).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -30,6 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from translate.hub.importers import expected_shapes, rename_key, state_fit
 from translate_superres.model import RRDBNet
 from translate_superres.srvgg import SRVGGNetCompact
 
@@ -61,7 +62,7 @@ def layout_of(state: State) -> str | None:
     return None
 
 
-# ---- renaming: one function each way per layout ------------------------------------------
+# ---- renaming: rule tables each way per layout ------------------------------------------
 
 _ESRGAN_TO_OURS = [
     (re.compile(r"^RRDB_trunk\.(\d+)\.RDB(\d)\.conv(\d)\."), r"body.\1.rdb\2.conv\3."),
@@ -77,67 +78,37 @@ _OURS_TO_ESRGAN = [
 ]
 
 
-def _substitute(key: str, rules: list[tuple[re.Pattern, str]]) -> str:
-    for pattern, replacement in rules:
-        key, count = pattern.subn(replacement, key)
-        if count:
-            break
-    return key
+# ESRGAN's old architecture.py: B.sequential flattens the first conv (model.0), the trunk
+# (model.1.sub: the blocks, then its conv), (upsample, conv, LeakyReLU) per x2 step, then
+# (HR conv, LeakyReLU) and the last conv. Only the trunk conv has weights of its own in
+# model.1.sub; the convs after it sit at 3 per x2 step (2 steps for x4, 3 for x8).
+_OLD_BODY = (re.compile(r"^model\.1\.sub\.(\d+)\.RDB(\d)\.conv(\d)\.0\."), r"body.\1.rdb\2.conv\3.")
+_OLD_TRUNK = (re.compile(r"^model\.1\.sub\.\d+\.(weight|bias)$"), r"conv_body.\1")
+_OURS_BODY = (re.compile(r"^body\.(\d+)\.rdb(\d)\.conv(\d)\."), r"model.1.sub.\1.RDB\2.conv\3.0.")
 
 
-@dataclass(frozen=True)
-class _OldLayout:
-    """Where ESRGAN's sequential layout put each conv: it depends on depth and x2 steps."""
-
-    trunk_end: int  # index of the trunk's last conv inside model.1.sub (= blocks)
-    steps: int  # x2 upsampling convs (2 for x4, 3 for x8)
-
-    @classmethod
-    def of(cls, state: State) -> _OldLayout:
-        trunk = [int(m.group(1)) for key in state
-                 if (m := re.match(r"model\.1\.sub\.(\d+)\.(weight|bias)$", key))]
-        blocks = {int(m.group(1)) for key in state
-                  if (m := re.match(r"model\.1\.sub\.(\d+)\.RDB", key))}
-        convs = sorted({int(m.group(1)) for key in state
-                        if (m := re.match(r"model\.(\d+)\.(weight|bias)$", key))} - {0})
-        last = convs[-1] if convs else 10
-        # B.sequential flattens (upsample, conv, lrelu) per x2 step, then (conv, lrelu), conv.
-        steps = (last - 4) // 3 if (last - 4) % 3 == 0 else max(len(convs) - 2, 0)
-        return cls(trunk_end=max(trunk) if trunk else len(blocks), steps=steps)
-
-    def ours(self, key: str) -> str:
-        if m := re.match(r"^model\.1\.sub\.(\d+)\.RDB(\d)\.conv(\d)\.0\.(.*)$", key):
-            return f"body.{m[1]}.rdb{m[2]}.conv{m[3]}.{m[4]}"
-        if m := re.match(r"^model\.1\.sub\.(\d+)\.(weight|bias)$", key):
-            return f"conv_body.{m[2]}" if int(m[1]) == self.trunk_end else key
-        if m := re.match(r"^model\.(\d+)\.(weight|bias)$", key):
-            index = int(m[1])
-            names = {0: "conv_first", 3 * self.steps + 2: "conv_hr",
-                     3 * self.steps + 4: "conv_last",
-                     **{3 * step: f"conv_up{step}" for step in range(1, self.steps + 1)}}
-            return f"{names[index]}.{m[2]}" if index in names else key
-        return key
-
-    def theirs(self, key: str) -> str:
-        if m := re.match(r"^body\.(\d+)\.rdb(\d)\.conv(\d)\.(.*)$", key):
-            return f"model.1.sub.{m[1]}.RDB{m[2]}.conv{m[3]}.0.{m[4]}"
-        module, _, param = key.rpartition(".")
-        indices = {"conv_first": "0", "conv_hr": str(3 * self.steps + 2),
-                   "conv_last": str(3 * self.steps + 4),
-                   **{f"conv_up{step}": str(3 * step) for step in range(1, 4)}}
-        if module == "conv_body":
-            return f"model.1.sub.{self.trunk_end}.{param}"
-        return f"model.{indices[module]}.{param}" if module in indices else key
+def _old_places(state: State) -> dict[str, int]:
+    """Where the old layout of this file puts each conv outside the trunk."""
+    last = max((int(m[1]) for key in state if (m := re.match(r"model\.(\d+)\.weight$", key))),
+               default=10)
+    steps = max((last - 4) // 3, 1)
+    return {"conv_first": 0, **{f"conv_up{m}": 3 * m for m in range(1, steps + 1)},
+            "conv_hr": 3 * steps + 2, "conv_last": 3 * steps + 4}
 
 
 def _renamers(layout: str, state: State) -> tuple[Callable[[str], str], Callable[[str], str]]:
     """(theirs -> ours, ours -> theirs) key renaming for `layout`."""
     if layout == "esrgan":
-        return (lambda key: _substitute(key, _ESRGAN_TO_OURS),
-                lambda key: _substitute(key, _OURS_TO_ESRGAN))
+        return (lambda key: rename_key(key, _ESRGAN_TO_OURS),
+                lambda key: rename_key(key, _OURS_TO_ESRGAN))
     if layout == "esrgan-old":
-        old = _OldLayout.of(state)
-        return old.ours, old.theirs
+        places = _old_places(state).items()
+        blocks = len({m[1] for key in state if (m := _OLD_BODY[0].match(key))})
+        to_ours = [_OLD_BODY, _OLD_TRUNK,
+                   *((re.compile(rf"^model\.{i}\."), f"{name}.") for name, i in places)]
+        to_theirs = [_OURS_BODY, (re.compile(r"^conv_body\."), f"model.1.sub.{blocks}."),
+                     *((re.compile(rf"^{name}\."), f"model.{i}.") for name, i in places)]
+        return (lambda key: rename_key(key, to_ours)), (lambda key: rename_key(key, to_theirs))
     return (lambda key: key), (lambda key: key)
 
 
@@ -198,21 +169,6 @@ def _srvgg_arguments(ours: State) -> dict[str, Any]:
 _ARGUMENTS = {"rrdbnet": _rrdbnet_arguments, "srvgg": _srvgg_arguments}
 
 
-def _expected_shapes(arch: str, arguments: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
-    """Our module's keys, in module order, and their shapes."""
-    return dict(_module_shapes(arch, tuple(sorted(arguments.items()))))
-
-
-@functools.lru_cache(maxsize=64)
-def _module_shapes(arch: str, arguments: tuple[tuple[str, Any], ...],
-                   ) -> tuple[tuple[str, tuple[int, ...]], ...]:
-    # Built on the meta device (no memory), which still takes a good fraction of a second
-    # for a 23-block RRDBNet: hence the cache.
-    with torch.device("meta"):
-        module = ARCHITECTURES[arch](**dict(arguments))
-    return tuple((key, tuple(value.shape)) for key, value in module.state_dict().items())
-
-
 # ---- comparing a file with what its guessed network expects -----------------------------
 
 
@@ -236,52 +192,45 @@ class Mismatch:
                 f"first key that differs: {self.problem}")
 
 
-def _compare(state: State, layout: str) -> Mismatch:
-    """How `state` fits the network its keys suggest under `layout` (problem "" if exactly)."""
+def _compare(state: State, layout: str, activation: str | None = None) -> Mismatch:
+    """How `state` fits the network its keys suggest under `layout` (problem "" if exactly);
+    `activation`, if given, is SRVGGNetCompact's, which no weights may show."""
     arch = LAYOUTS[layout][0]
     to_ours, to_theirs = _renamers(layout, state)
     ours = {to_ours(key): value for key, value in state.items()}
     arguments = _ARGUMENTS[arch](ours)
+    if arch == "srvgg" and activation is not None:
+        arguments["activation"] = activation
     try:
-        expected = _expected_shapes(arch, arguments)
+        expected = expected_shapes(ARCHITECTURES[arch], **arguments)
     except ValueError as error:  # e.g. a scale no such network has
         return Mismatch(layout, arguments, None, str(error))
-    present = [key for key in expected if key in ours]
-    fitting = [key for key in present if tuple(ours[key].shape) == expected[key]]
-    # A key of the right name counts half, of the right name and shape fully.
-    matched = (len(present) + len(fitting)) / (2 * max(len(expected), len(ours), 1))
-    missing = [key for key in expected if key not in ours]
-    unexpected = [key for key in state if to_ours(key) not in expected]
-    misshapen = [key for key in present if key not in fitting]
-    if missing:
-        key = to_theirs(missing[0])
-        return Mismatch(layout, arguments, key, f"missing key {key!r}", matched)
-    if unexpected:
-        key = unexpected[0]
-        return Mismatch(layout, arguments, key, f"unexpected key {key!r}", matched)
-    if misshapen:
-        key = to_theirs(misshapen[0])
-        return Mismatch(layout, arguments, key,
-                        f"{key!r} has shape {tuple(ours[misshapen[0]].shape)}, the network "
-                        f"expects {expected[misshapen[0]]}", matched)
-    if arch == "srvgg" and "body.1.weight" not in ours:
+    fit = state_fit(ours, expected, theirs=to_theirs)
+    if not fit.problem and arch == "srvgg" and "body.1.weight" not in ours \
+            and activation is None:
         return Mismatch(layout, arguments, "body.1.weight",
                         "no activation weights at 'body.1.weight': ReLU or LeakyReLU, which a "
-                        "state dict cannot tell apart", matched)
-    return Mismatch(layout, arguments, None, "", 1.0)
+                        "state dict cannot tell apart (say which: activation=relu|leakyrelu)",
+                        fit.matched)
+    return Mismatch(layout, arguments, fit.key, fit.problem, fit.matched)
 
 
-def detect(state: State) -> tuple[str, dict[str, Any]] | None:
+def detect(state: State, *, activation: str | None = None,
+           ) -> tuple[str, dict[str, Any]] | None:
     """The architecture ("rrdbnet" or "srvgg") and its constructor arguments, if `state`
-    is exactly such a network in a known layout (a strict load will then succeed)."""
+    is exactly such a network in a known layout (a strict load will then succeed).
+
+    An SRVGGNetCompact without PReLU slopes is ReLU or LeakyReLU, which only the user
+    knows: it is detected only with `activation` given.
+    """
     layout = layout_of(state)
     if layout is None:
         return None
-    fit = _compare(state, layout)
+    fit = _compare(state, layout, activation)
     return (fit.arch, fit.arguments) if not fit.problem else None
 
 
-def closest_match(state: State) -> Mismatch:
+def nearest_network(state: State) -> Mismatch:
     """The known network nearest to `state` and the first key that differs.
 
     The layout the keys name wins; a file no layout claims is compared with all of them
@@ -292,3 +241,12 @@ def closest_match(state: State) -> Mismatch:
         return _compare(state, layout)
     fits = [_compare(state, name) for name in LAYOUTS]
     return max(fits, key=lambda fit: fit.matched)  # max keeps the first of equals
+
+
+def closest_match(state: State) -> str:
+    """One line for a state dict `detect` refuses: what it is nearest, and where it parts."""
+    nearest = nearest_network(state)
+    if layout_of(state) is None:
+        return f"not an RRDBNet checkpoint, nor an SRVGGNetCompact one; {nearest}"
+    return (f"a {nearest.arch} checkpoint in {LAYOUTS[nearest.layout][1]} names that does "
+            f"not fit: {nearest.problem}")

@@ -10,7 +10,6 @@ from albumentations transforms, for models that must cope with real-world inputs
 
 from __future__ import annotations
 
-import random
 from typing import Literal
 
 import albumentations as A
@@ -20,14 +19,12 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from translate.data.images import to_mode
-from translate.data.pipeline import to_tensor
-from translate.data.sources import Source
+from translate.data.crops import SquareCrops
+from translate.data.source import Source
+from translate.data.tensors import to_tensor
 
 Degradation = Literal["bicubic", "real-esrgan", "real-esrgan-2"]
 _INTERPOLATIONS = (cv2.INTER_AREA, cv2.INTER_LINEAR, cv2.INTER_CUBIC)
-FLAT_STD = 12.0  # a training crop whose pixel values vary less than this (0-255) is "flat"
-FLAT_RETRIES = 3
 
 
 def bicubic(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -94,66 +91,26 @@ def degradation(kind: Degradation, lr_size: int) -> A.Compose | None:
     return A.Compose(transforms, seed=0)
 
 
-# Where held-out crops sit, as fractions of the free room along (y, x): the centre first.
-HELDOUT_CROPS = ((0.5, 0.5), (0.25, 0.25), (0.75, 0.75), (0.25, 0.75))
-
-
-def _crop_at(pixels: np.ndarray, side: int, where: tuple[float, float]) -> np.ndarray:
-    """The `side` square of (H, W, C) pixels at `where` (fractions of the room left over)."""
-    top, left = (round((size - side) * f) for size, f in zip(pixels.shape[:2], where,
-                                                               strict=True))
-    return pixels[top:top + side, left:left + side]
-
-
-def _texture(pixels: np.ndarray) -> float:
-    """Spread of the grey levels of an RGB crop (0-255)."""
-    return float(pixels.mean(axis=2).std())
-
-
 class PairDataset(Dataset):
     """Records -> {"image": HR (3, s*P, s*P), "lr": LR (3, P, P)}, both in [-1, 1].
 
-    Training items are random HR crops with flips and 90° turns, degraded on the fly;
-    held-out items are fixed crops degraded with plain bicubic, so sample grids are
-    comparable across runs. Keys from the engine's StepSampler carry a seed, which makes
-    every crop and every degradation a pure function of (record, seed).
-
-    A held-out set is often two or three photos, so it offers `HELDOUT_CROPS` different
-    crops of each (item k is crop k // n of photo k % n): a sample grid then shows eight
-    different places instead of the same two centres four times over.
+    HR crops are `translate.data.crops.SquareCrops`: random (flips, 90° turns, no flat
+    ones) for training, fixed places of each photo held out. Training crops are degraded
+    on the fly, from the crop's own random stream, so every pair is a pure function of
+    (record, seed); held-out ones with plain bicubic, so sample grids compare across runs.
     """
 
     def __init__(self, source: Source, *, scale: int, patch: int, train: bool,
                  kind: Degradation = "bicubic") -> None:
-        self.source, self.scale, self.patch, self.train = source, scale, patch, train
-        hr = patch * scale
-        place = ([A.RandomCrop(hr, hr, pad_if_needed=True, border_mode=cv2.BORDER_REFLECT_101),
-                  A.SquareSymmetry(p=1)] if train else
-                 [A.PadIfNeeded(hr, hr, border_mode=cv2.BORDER_REFLECT_101)])
-        self.crop = A.Compose(place, seed=0)
+        self.patch = patch
+        self.crops = SquareCrops(source, side=patch * scale, train=train)
         self.degrade = degradation(kind, patch) if train else None
 
     def __len__(self) -> int:
-        return len(self.source) * (1 if self.train else len(HELDOUT_CROPS))
+        return len(self.crops)
 
     def __getitem__(self, key: int | tuple[int, int]) -> dict[str, torch.Tensor]:
-        index, seed = key if isinstance(key, tuple) else (key, 0)
-        # One generator for all transforms (see translate.data.pipeline.ImageDataset).
-        state = (np.random.default_rng(seed), random.Random(seed))
-        self.crop.set_random_state(*state)
-        which, index = divmod(index, len(self.source))  # which held-out crop of which photo
-        full = np.asarray(to_mode(self.source[index]["image"], "RGB"))
-        hr = self.crop(image=full)["image"]
-        if not self.train:
-            hr = _crop_at(hr, self.patch * self.scale, HELDOUT_CROPS[which])
-        # Flat crops (night sky, out-of-focus background) teach an SR network nothing: draw
-        # again, a few times, and keep the first crop with some texture or the most varied.
-        for _ in range(FLAT_RETRIES if self.train else 0):
-            if _texture(hr) >= FLAT_STD:
-                break
-            again = self.crop(image=full)["image"]
-            hr = again if _texture(again) > _texture(hr) else hr
-        hr = np.ascontiguousarray(hr)
+        hr, state = self.crops.crop(key)
         if self.degrade is None:
             lr = bicubic(hr, (self.patch, self.patch))
         else:

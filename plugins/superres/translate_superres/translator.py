@@ -1,34 +1,38 @@
-"""superres: ESRGAN-family super-resolution (RRDBNet), trained in two stages.
+"""superres: ESRGAN-family super-resolution (RRDBNet, SRVGGNetCompact), trained in two stages.
 
 Stage `psnr` trains the generator alone with L1 (ESRGAN's PSNR-oriented model, Real-ESRGAN's
-"RealESRNet"); stage `gan` starts from such a model (`init_weights`) and adds the
-perceptual and adversarial terms against a U-Net discriminator. Inference is tiled, so
-any image size fits in a bounded amount of device memory.
+"RealESRNet"); stage `gan` starts from such a model (`init_from`) and adds the perceptual
+and adversarial terms against a U-Net discriminator. Inference is tiled, so any image size
+fits in a bounded amount of device memory.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from functools import partial
 from importlib.resources import files
-from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from translate import Batch, Losses, Networks, Param, Task, TrainConfig, Translator
+from translate import Architecture, Batch, Losses, Networks, Param, Task, TrainConfig, Translator
+from translate.config import AT_LEAST_1, NOT_NEGATIVE, POSITIVE, Range
 from translate.data.images import check_pixels, to_mode
-from translate.data.sources import Source
-from translate.errors import ConfigError, WeightsError
+from translate.data.source import Source
+from translate.data.tensors import pil_to_tensor, signed, tensor_to_uint8, unit
+from translate.errors import ConfigError
+from translate.inference.anysize import run_any_size
+from translate.inference.export import image_inputs
 from translate.losses import discriminator_loss, generator_loss
 from translate.losses.perceptual import VGGPerceptualLoss, vgg_available, vgg_weights_path
+from translate.metrics.fidelity import psnr, ssim
 from translate_superres.degrade import Degradation, PairDataset, bicubic
-from translate_superres.metrics import psnr_y, ssim_y
-from translate_superres.model import SCALES, RRDBNet, UNetDiscriminator
-from translate_superres.srvgg import ACTIVATIONS, SRVGGNetCompact
-from translate_superres.tiling import upscale_tiled
+from translate_superres.model import RRDBNet, UNetDiscriminator
+from translate_superres.srvgg import SRVGGNetCompact
 
 STARTER = files("translate_superres") / "starter"
 # ESRGAN compares VGG19 features before their activation (https://arxiv.org/abs/1809.00219,
@@ -36,52 +40,45 @@ STARTER = files("translate_superres") / "starter"
 PERCEPTUAL_LAYERS = {"conv1_2": 0.1, "conv2_2": 0.1, "conv3_4": 1.0, "conv4_4": 1.0,
                      "conv5_4": 1.0}
 PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
-# Generator settings that change its outputs without changing its weights' shapes.
-WEIGHTLESS_FIELDS = ("bicubic_skip", "residual_scale", "activation")
+# Output factors infer offers: the network's own, and smaller ones by resizing its output.
+OUTPUT_SCALES = ("8", "4", "2")
+ARCHITECTURES = {
+    "rrdbnet": Architecture(RRDBNet, fixed={"channels": 3},
+                            description="ESRGAN's RRDBNet (Real-ESRGAN x4plus/x2plus/anime_6B, "
+                                        "ai-forever x2/x4/x8, ESRGAN, RealESRNet)"),
+    "srvgg": Architecture(SRVGGNetCompact, fixed={"channels": 3},
+                          description="Real-ESRGAN's compact VGG-style net (realesr-general-"
+                                      "x4v3, realesr-animevideov3)"),
+}
+Weight = Annotated[float, NOT_NEGATIVE]
 
 
 @dataclass(kw_only=True)
 class SuperResConfig(TrainConfig):
-    arch: Literal["rrdbnet", "srvgg"] = "rrdbnet"  # generator: RRDBNet or SRVGGNetCompact
-    scale: int = 4  # upscaling factor of the network: 8, 4, 2 or 1 (2 and 1 pixel-unshuffle)
-    features: int = 64  # RRDBNet feature width (ESRGAN: 64)
-    blocks: int = 23  # RRDB blocks in the trunk (ESRGAN: 23)
-    growth: int = 32  # growth channels inside each dense block (ESRGAN: 32)
-    bicubic_skip: bool = False  # add bicubic(input) to G's output (VDSR); off = ESRGAN, exact
-    residual_scale: float = 0.2  # scaling of every residual branch (ESRGAN: 0.2, for 23 blocks)
-    convs: int = 16  # srvgg: convs between its first and last (general-x4v3: 32, animevideov3: 16)
-    activation: str = "prelu"  # srvgg: prelu (every published model), relu or leakyrelu
-    patch: int = 64  # side of the low-resolution training crop; the HR crop is patch*scale
+    scale: Literal[1, 2, 4, 8] = 4  # upscaling factor of the network (2 and 1 pixel-unshuffle)
+    features: Annotated[int, AT_LEAST_1] = 64  # feature width (ESRGAN: 64; srvgg: 64 too)
+    blocks: Annotated[int, AT_LEAST_1] = 23  # rrdbnet: RRDB blocks in the trunk (ESRGAN: 23)
+    growth: Annotated[int, AT_LEAST_1] = 32  # rrdbnet: growth channels of each dense block (32)
+    bicubic_skip: bool = False  # rrdbnet: add bicubic(input) to G's output (VDSR); off = ESRGAN
+    residual_scale: Annotated[float, POSITIVE] = 0.2  # rrdbnet: scaling of every residual branch
+    convs: Annotated[int, NOT_NEGATIVE] = 16  # srvgg: convs between its first and last (32, 16)
+    activation: Literal["prelu", "relu", "leakyrelu"] = "prelu"  # srvgg: prelu (every release)
+    patch: Annotated[int, Range(8)] = 64  # side of the LR training crop; the HR crop is patch*scale
     degradation: Degradation = "bicubic"  # how LR inputs are made: bicubic, real-esrgan(-2)
     stage: Literal["psnr", "gan"] = "psnr"  # psnr: L1 only; gan: L1 + perceptual + adversarial
-    init_weights: str = ""  # weights folder (or "starter") that G starts from: a PSNR model
-    pixel_weight: float = 1.0  # weight of the L1 pixel loss
-    perceptual_weight: float = 1.0  # weight of the VGG19 loss (gan stage; needs local weights)
-    gan_weight: float = 0.1  # weight of the adversarial loss (gan stage)
-    d_features: int = 64  # base width of the U-Net discriminator (gan stage)
+    pixel_weight: Weight = 1.0  # weight of the L1 pixel loss
+    perceptual_weight: Weight = 1.0  # weight of the VGG19 loss (gan stage; needs local weights)
+    adversarial_weight: Weight = 0.1  # weight of the adversarial loss (gan stage)
+    d_width: Annotated[int, AT_LEAST_1] = 64  # base width of the U-Net discriminator (gan stage)
     betas: tuple[float, float] = (0.9, 0.99)  # Adam betas of ESRGAN/Real-ESRGAN
-    lr_g: float = 2e-4  # generator Adam step size (Real-ESRNet: 2e-4; GAN stage: 1e-4)
-    lr_d: float = 1e-4  # discriminator Adam step size (Real-ESRGAN: 1e-4)
+    lr_g: Annotated[float, POSITIVE] = 2e-4  # generator Adam step (Real-ESRNet 2e-4; GAN 1e-4)
+    lr_d: Annotated[float, POSITIVE] = 1e-4  # discriminator Adam step size (Real-ESRGAN: 1e-4)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.scale not in SCALES:
-            raise ConfigError(f"scale must be 1, 2, 4 or 8, got {self.scale}")
-        if self.activation not in ACTIVATIONS:
-            raise ConfigError(f"activation must be one of {', '.join(ACTIVATIONS)}, "
-                              f"got {self.activation!r}")
-        if self.arch == "srvgg" and self.bicubic_skip:
-            raise ConfigError("bicubic_skip is RRDBNet's; srvgg always adds the nearest "
-                              "upscaled input")
-        if min(self.features, self.blocks, self.growth, self.d_features) < 1:
-            raise ConfigError("features, blocks, growth and d_features must be at least 1")
-        if self.convs < 0:
-            raise ConfigError(f"convs must be at least 0, got {self.convs}")
-        if self.residual_scale <= 0:
-            raise ConfigError(f"residual_scale must be positive, got {self.residual_scale}")
-        if self.patch < 8 or (self.patch * self.scale) % 8:
-            raise ConfigError(f"patch must be at least 8 and patch*scale a multiple of 8 (the "
-                              f"U-Net discriminator halves it 3 times); got patch={self.patch}")
+        if (self.patch * self.scale) % 8:
+            raise ConfigError(f"patch*scale must be a multiple of 8 (the U-Net discriminator "
+                              f"halves it 3 times); got patch={self.patch}")
 
 
 # The starter's network: small enough for a CPU, with the bicubic skip, which at this size
@@ -95,30 +92,21 @@ PRESETS: dict[str, dict[str, Any]] = {
     "starter": {**STARTER_NET, "patch": 24, "batch_size": 8, "steps": 6000, "lr_g": 1e-3,
                 "lr_decay_fraction": 0.4, "sample_every": 1500, "checkpoint_every": 750,
                 "log_every": 25},
-    # GAN stage on top of the bundled starter (run `starter` first, or point init_weights).
+    # GAN stage on top of the bundled starter (or --set init_from=A_PSNR_RUN/weights).
     "starter-gan": {**STARTER_NET, "patch": 24, "batch_size": 8, "steps": 200, "stage": "gan",
-                    "init_weights": "starter", "lr_g": 1e-4, "lr_d": 1e-4, "d_features": 16,
+                    "init_from": "starter", "lr_g": 1e-4, "lr_d": 1e-4, "d_width": 16,
                     "sample_every": 100, "checkpoint_every": 100, "log_every": 10},
     # ESRGAN/Real-ESRNet on a GPU: --data FOLDER_OF_HR_IMAGES --preset full
     "full": {"features": 64, "blocks": 23, "growth": 32, "patch": 64, "batch_size": 16,
              "steps": 400_000, "lr_g": 2e-4, "lr_decay_fraction": 0.5,
              "degradation": "real-esrgan-2", "workers": 8, "sample_every": 5000,
              "checkpoint_every": 5000, "log_every": 100},
-    # Real-ESRGAN's GAN stage: --preset full-gan --set init_weights=RUN/weights
+    # Real-ESRGAN's GAN stage: --preset full-gan --set init_from=RUN/weights
     "full-gan": {"features": 64, "blocks": 23, "growth": 32, "patch": 64, "batch_size": 16,
                  "steps": 400_000, "stage": "gan", "lr_g": 1e-4, "lr_d": 1e-4,
                  "degradation": "real-esrgan-2", "workers": 8, "sample_every": 5000,
                  "checkpoint_every": 5000, "log_every": 100},
 }
-
-
-def _to01(images: torch.Tensor) -> torch.Tensor:
-    return images.add(1).div(2)
-
-
-def _pil_to01(image: Image.Image) -> torch.Tensor:
-    # PIL RGB -> (1, 3, H, W) float in [0, 1], on the CPU
-    return torch.from_numpy(np.array(image, dtype=np.float32)).div_(255).permute(2, 0, 1)[None]
 
 
 class SuperResTranslator(Translator):
@@ -127,6 +115,9 @@ class SuperResTranslator(Translator):
     description = "Upscales photos x4 or x2 with an ESRGAN-family RRDBNet (tiled, any size)."
     Config = SuperResConfig
     presets = PRESETS
+    architectures = ARCHITECTURES
+    renamed_fields = {"init_weights": "init_from", "d_features": "d_width",
+                      "gan_weight": "adversarial_weight"}
     datasets = ("photos", "folder", "hf")
     hub_repo = "gan-translate/superres"
     image_mode = "RGB"
@@ -136,8 +127,9 @@ class SuperResTranslator(Translator):
     output = "image"
     inputs = (
         Param(name="image", kind="image", help="The low-resolution image to upscale."),
-        Param(name="scale", kind="choice", choices=("4", "2"), default="4",
-              help="Output size over input size; a x4 model gives x2 by resizing its output."),
+        Param(name="scale", kind="choice", choices=("auto", *OUTPUT_SCALES, "1"), default="auto",
+              help="Output size over input size: auto = the model's own factor; a smaller one "
+                   "resizes its output (x2 from a x4 model)."),
         Param(name="tile", kind="int", default=192, low=0, high=4096,
               help="Tile side in input pixels (0 = whole image at once); bounds device memory."),
         Param(name="overlap", kind="int", default=24, low=0, high=512,
@@ -147,61 +139,30 @@ class SuperResTranslator(Translator):
     )
     starter_weights = STARTER
     examples = files("translate_superres") / "examples"  # held-out chelsea, public-domain astronaut
+    curated = files("translate_superres") / "curated.json"  # `translate pull RealESRGAN_x4plus`
 
     config: SuperResConfig
+
+    @classmethod
+    def inputs_for(cls, config: TrainConfig) -> tuple[Param, ...]:
+        scales = output_scales(config.scale)
+        return tuple(replace(p, choices=scales, default=scales[0]) if p.name == "scale" else p
+                     for p in cls.inputs)
 
     # ---- networks -------------------------------------------------------------------------
 
     def build_generators(self) -> dict[str, torch.nn.Module]:
-        c = self.config
-        if c.arch == "srvgg":
-            generator = SRVGGNetCompact(features=c.features, convs=c.convs, scale=c.scale,
-                                        activation=c.activation)
-        else:
-            generator = RRDBNet(scale=c.scale, features=c.features, blocks=c.blocks,
-                                growth=c.growth, bicubic_skip=c.bicubic_skip,
-                                residual_scale=c.residual_scale)
-        self._init_problem = self._load_init(generator)
         # channels_last: oneDNN runs this net's convolutions faster in that layout (on 2 CPU
         # cores, inference 0.65x the time, a training step 0.89x: bench/superres_speed.py),
         # as do tensor cores on a GPU. State dicts are saved contiguous, so files are unchanged.
-        return {"G": generator.to(memory_format=torch.channels_last)}
-
-    def _load_init(self, generator: torch.nn.Module) -> str | None:
-        """Load `init_weights` into G if they fit; else say why (`make_dataset` refuses then).
-
-        Loading published weights whose config names a folder of another machine must still
-        work (they are overwritten anyway), so a missing folder only matters for training.
-        """
-        if not self.config.init_weights:
-            return None
-        folder = (Path(str(STARTER)) if self.config.init_weights == "starter"
-                  else Path(self.config.init_weights).expanduser())
-        if not (folder / "model.safetensors").is_file():
-            return (f"init_weights {self.config.init_weights!r}: no weights folder there "
-                    "(train the psnr stage first, e.g. --preset starter)")
-        from translate.hub.pretrained import from_pretrained, load_state_dict_strict
-
-        source = from_pretrained(folder, expected=type(self))
-        for field in WEIGHTLESS_FIELDS:
-            # No weights tell these apart, so a strict load would pass and silently change
-            # every output.
-            there, here = getattr(source.config, field), getattr(self.config, field)
-            if there != here:
-                return (f"init_weights {folder}: {field}={there} there, {here} here "
-                        f"(--set {field}=...)")
-        load_state_dict_strict(generator, source.generators["G"].state_dict(),
-                               source=f"init_weights {folder}")
-        return None
+        return {"G": self.build_network().to(memory_format=torch.channels_last)}
 
     def build_discriminators(self) -> dict[str, torch.nn.Module]:
         if self.config.stage == "psnr":
             return {}  # the engine then runs G updates only
-        return {"D": UNetDiscriminator(features=self.config.d_features)}
+        return {"D": UNetDiscriminator(features=self.config.d_width)}
 
     def make_dataset(self, source: Source, *, train: bool) -> torch.utils.data.Dataset:
-        if train and self._init_problem:
-            raise WeightsError(self._init_problem)
         c = self.config
         return PairDataset(source, scale=c.scale, patch=c.patch, train=train,
                            kind=c.degradation)
@@ -209,24 +170,25 @@ class SuperResTranslator(Translator):
     # ---- one step -------------------------------------------------------------------------
 
     def generate(self, nets: Networks, batch: Batch) -> Batch:
-        return {"sr": nets.G(_to01(batch["lr"]))}
+        return {"sr": nets.G(unit(batch["lr"]))}
 
     def discriminator_loss(self, nets: Networks, batch: Batch, generated: Batch) -> Losses:
-        real, fake = discriminator_loss("nonsaturating", nets.D(_to01(batch["image"])),
+        real, fake = discriminator_loss("nonsaturating", nets.D(unit(batch["image"])),
                                         nets.D(generated["sr"]))
         return {"real": real, "fake": fake}
 
     def generator_loss(self, nets: Networks, batch: Batch, generated: Batch) -> Losses:
-        c, sr, hr = self.config, generated["sr"], _to01(batch["image"])
+        c, sr, hr = self.config, generated["sr"], unit(batch["image"])
         losses = {"l1": c.pixel_weight * F.l1_loss(sr, hr)}
         if c.stage == "gan":
-            vgg = self._perceptual(sr.device)
+            vgg = self._perceptual_loss(sr.device)
             if vgg is not None:
                 losses["perceptual"] = c.perceptual_weight * vgg(sr, hr)
-            losses["adversarial"] = c.gan_weight * generator_loss("nonsaturating", nets.D(sr))
+            losses["adversarial"] = c.adversarial_weight * generator_loss("nonsaturating",
+                                                                          nets.D(sr))
         return losses
 
-    def _perceptual(self, device: torch.device) -> VGGPerceptualLoss | None:
+    def _perceptual_loss(self, device: torch.device) -> VGGPerceptualLoss | None:
         if self.config.perceptual_weight <= 0 or not vgg_available(19):
             return None
         cache = self.__dict__.setdefault("_vgg", {})  # not a submodule: never saved
@@ -242,7 +204,7 @@ class SuperResTranslator(Translator):
 
     def sample(self, generators: Networks, inputs: Batch) -> torch.Tensor:
         lr, hr = inputs["lr"], inputs["hr"]
-        sr = generators.G(_to01(lr)).clamp(0, 1).mul(2).sub(1)
+        sr = signed(generators.G(unit(lr)).clamp(0, 1))
         nearest = F.interpolate(lr, size=hr.shape[-2:], mode="nearest")
         return torch.stack([nearest, sr.to(hr.dtype), hr], 1).flatten(0, 1)
 
@@ -256,15 +218,24 @@ class SuperResTranslator(Translator):
             precision = "fp16" if device.type == "cuda" else "fp32"
         if precision == "fp16" and device.type != "cuda":
             raise ConfigError("precision fp16 needs CUDA; use fp32 or bf16 on the CPU")
-        generator = self.generators["G"]
-        pixels = upscale_tiled(generator, _pil_to01(image), scale=self.config.scale, tile=tile,
-                               overlap=overlap, multiple=generator.multiple, device=device,
-                               dtype=PRECISIONS[precision])
-        return Image.fromarray(pixels)
+        multiple = self.generators["G"].multiple
+        net = self.runner("G", channels=3, multiple=multiple)
+        pixels = run_any_size(net, pil_to_tensor(image, unit=True), scale=self.config.scale,
+                              tile=tile, overlap=overlap, multiple=multiple,
+                              device=device, dtype=PRECISIONS[precision],
+                              postprocess=partial(tensor_to_uint8, unit=True))
+        return Image.fromarray(pixels[0])
 
-    def infer(self, *, image: Image.Image, scale: str = "4", tile: int = 192, overlap: int = 24,
-              precision: str = "auto") -> list[Image.Image]:
-        outscale = int(scale)
+    def export_inputs(self, name: str) -> list[tuple[torch.Tensor, ...]]:
+        return [(unit(x),) for (x,) in image_inputs(3, self.generators["G"].multiple)]
+
+    def infer(self, *, image: Image.Image, scale: str = "auto", tile: int = 192,
+              overlap: int = 24, precision: str = "auto") -> list[Image.Image]:
+        offered = output_scales(self.config.scale)
+        if scale != "auto" and str(scale) not in offered:
+            raise ConfigError(f"scale {scale}: this x{self.config.scale} model offers "
+                              f"{', '.join(offered)}")
+        outscale = self.config.scale if scale == "auto" else int(scale)
         width, height = image.size
         check_pixels(width * outscale, height * outscale,
                      name=f"x{outscale} of the {width}x{height} input")
@@ -301,22 +272,15 @@ class SuperResTranslator(Translator):
             sr = np.asarray(self.upscale(Image.fromarray(lr)))
             baseline = bicubic(lr, (hr.shape[1], hr.shape[0]))
             for prefix, result in (("", sr), ("bicubic_", baseline)):
-                scores[f"{prefix}psnr"].append(psnr_y(result, hr, border=s))
-                scores[f"{prefix}ssim"].append(ssim_y(result, hr, border=s))
+                scores[f"{prefix}psnr"].append(psnr(result, hr, border=s, y_channel=True))
+                scores[f"{prefix}ssim"].append(ssim(result, hr, border=s, y_channel=True))
         means = {k: float(np.mean(v)) for k, v in scores.items()}
         return {"psnr_y": means["psnr"], "psnr_y_bicubic_baseline": means["bicubic_psnr"],
                 "psnr_y_gain_db": means["psnr"] - means["bicubic_psnr"],
                 "ssim_y": means["ssim"], "ssim_y_bicubic_baseline": means["bicubic_ssim"]}
 
-    # ---- provenance -----------------------------------------------------------------------
-
-    def save_pretrained(self, folder: str | Path, **options: Any) -> Path:
-        provenance = dict(options.pop("provenance", None) or {})
-        if "steps" in provenance:  # a training run: say which losses it really used
-            provenance["notes"] = self.training_notes()
-        return super().save_pretrained(folder, provenance=provenance, **options)
-
-    def training_notes(self) -> str:
+    def card_notes(self, metrics: Mapping[str, float]) -> str:
+        """Which losses this config trains with: the perceptual term needs local VGG19 weights."""
         c = self.config
         if c.stage == "psnr":
             notes = f"Stage psnr: L1 loss only, LR inputs by {c.degradation} degradation."
@@ -325,9 +289,14 @@ class SuperResTranslator(Translator):
                    and c.perceptual_weight > 0 else
                    f"OFF (no VGG19 weights at {vgg_weights_path(19)})"
                    if c.perceptual_weight > 0 else "off (perceptual_weight=0)")
-            notes = (f"Stage gan: L1 x{c.pixel_weight} + adversarial x{c.gan_weight} "
+            notes = (f"Stage gan: L1 x{c.pixel_weight} + adversarial x{c.adversarial_weight} "
                      f"(U-Net discriminator, spectral norm) + perceptual x{c.perceptual_weight}, "
                      f"perceptual term {vgg}; LR inputs by {c.degradation} degradation.")
-        if c.init_weights:
-            notes += f" Generator initialised from {c.init_weights!r}."
+        if c.init_from:
+            notes += f" Generator initialised from {c.init_from!r}."
         return notes
+
+
+def output_scales(scale: int) -> tuple[str, ...]:
+    """The output factors a x`scale` network offers: its own, then smaller ones."""
+    return (str(scale), *(s for s in OUTPUT_SCALES if int(s) < scale))

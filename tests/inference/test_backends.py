@@ -1,0 +1,220 @@
+"""Inference engines: each reproduces eager fp32 within 1e-4 at any size; caches are reused;
+`auto` falls back to eager when nothing else is installed or exact."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from support.inference_nets import NETS, tiny_rrdbnet
+from translate.errors import ConfigError
+from translate.inference import backends
+from translate.inference.backends import EVENTS, compile_for_inference, weights_key
+
+
+def _arches(*fast: str):
+    return [pytest.param(name, marks=[pytest.mark.slow] * (name not in fast)) for name in NETS]
+
+
+def _assert_matches(runner, net, sizes):
+    generator = torch.Generator().manual_seed(0)
+    for shape in sizes:
+        images = torch.rand(shape, generator=generator) * 2 - 1
+        with torch.no_grad():
+            expected = net(images)
+        got = runner(images)
+        assert got.shape == expected.shape
+        assert got.dtype == torch.float32 and got.is_contiguous()
+        assert float((got - expected).abs().max()) < 1e-4, shape
+
+
+def _needs(backend: str) -> None:
+    if not backends.available(backend):
+        pytest.skip(f"{backend} is not installed (gan-translate[fast])")
+
+
+# ---- always: eager, channels_last, the fallbacks -----------------------------------------------
+
+def test_eager_is_the_network_itself(tmp_path):
+    net = tiny_rrdbnet().train()
+    runner = compile_for_inference(net, device="cpu", backend="eager",
+                                   example=torch.rand(1, 3, 8, 8), cache_dir=tmp_path)
+    assert (runner.name, runner.max_abs_diff) == ("eager", 0.0)
+    assert not net.training
+    images = torch.rand(2, 3, 11, 7)
+    with torch.no_grad():
+        assert torch.equal(runner(images), net(images))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", _arches("rrdbnet"))
+def test_channels_last_matches_eager(name, tmp_path):
+    build, example, sizes = NETS[name]
+    net = build()
+    runner = compile_for_inference(net, device="cpu", backend="channels_last",
+                                   example=torch.rand(example), cache_dir=tmp_path)
+    assert runner.name == "channels_last"
+    _assert_matches(runner, net, sizes)
+    assert next(net.parameters()).is_contiguous()  # the caller's network is untouched
+
+
+def test_auto_falls_back_to_eager_when_nothing_else_is_exact(tmp_path, monkeypatch):
+    monkeypatch.setattr(backends, "available", lambda backend: backend == "channels_last")
+    net = tiny_rrdbnet()
+    example = torch.rand(1, 3, 8, 8)
+    runner = compile_for_inference(net, device="cpu", example=example, cache_dir=tmp_path,
+                                   tolerance=-1.0)
+    assert runner.name == "eager"
+    assert "onnxruntime not installed" in runner.reason
+    assert "channels_last differs from eager by" in runner.reason
+    _assert_matches(runner, net, [(2, 3, 9, 13)])
+
+
+def test_auto_without_the_fast_extra_takes_channels_last(tmp_path, monkeypatch):
+    monkeypatch.setattr(backends, "available", lambda backend: False)
+    runner = compile_for_inference(tiny_rrdbnet(), device="cpu", example=torch.rand(1, 3, 8, 8),
+                                   cache_dir=tmp_path)
+    assert runner.name == "channels_last"
+    assert runner.reason.startswith("auto: ")
+    assert "onnxruntime not installed; openvino not installed" in runner.reason
+
+
+def test_cuda_stays_eager(tmp_path):
+    runner = compile_for_inference(tiny_rrdbnet(), device="cuda", example=torch.rand(1, 3, 8, 8),
+                                   cache_dir=tmp_path)
+    assert runner.name == "eager" and runner.reason.startswith("cuda: ")
+    with pytest.raises(ConfigError, match="backend onnxruntime runs on the CPU"):
+        compile_for_inference(tiny_rrdbnet(), device="cuda", backend="onnxruntime",
+                              example=torch.rand(1, 3, 8, 8), cache_dir=tmp_path)
+
+
+def test_unknown_and_missing_backends_are_named(tmp_path, monkeypatch):
+    with pytest.raises(ConfigError, match="must be one of auto, eager, channels_last"):
+        compile_for_inference(tiny_rrdbnet(), device="cpu", backend="tensorrt",
+                              example=torch.rand(1, 3, 8, 8), cache_dir=tmp_path)
+    monkeypatch.setattr(backends, "available", lambda backend: False)
+    monkeypatch.setattr(backends.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ConfigError, match=r"backend openvino needs openvino, onnxscript: pip "
+                                          r"install 'gan-translate\[fast\]'"):
+        compile_for_inference(tiny_rrdbnet(), device="cpu", backend="openvino",
+                              example=torch.rand(1, 3, 8, 8), cache_dir=tmp_path)
+
+
+def test_the_key_sees_weights_and_plain_attributes():
+    net = tiny_rrdbnet()
+    key = weights_key(net)
+    assert weights_key(tiny_rrdbnet()) == key
+    net.residual_scale = 1.0
+    assert weights_key(net) != key
+    other = tiny_rrdbnet()
+    with torch.no_grad():
+        other.conv_first.weight[0, 0, 0, 0] += 1e-7
+    assert weights_key(other) != key
+
+
+# ---- ONNX engines -------------------------------------------------------------------------------
+
+def test_onnxruntime_matches_eager_and_reuses_its_export(exported_rrdbnet, inference_cache):
+    net, path = exported_rrdbnet  # built through compile_for_inference(backend="onnxruntime")
+    stamp = path.stat().st_mtime_ns
+    exports, checks = EVENTS["export"], EVENTS["check"]
+    # A second build (the next process, say) finds the file and the check's record.
+    build, example, sizes = NETS["rrdbnet"]
+    runner = compile_for_inference(build(), device="cpu", backend="onnxruntime",
+                                   example=torch.rand(example), cache_dir=inference_cache)
+    assert runner.name == "onnxruntime" and runner.max_abs_diff < 1e-4
+    assert (EVENTS["export"], EVENTS["check"]) == (exports, checks)
+    assert path.stat().st_mtime_ns == stamp
+    assert len(list(path.parent.glob("RRDBNet-*.onnx"))) == 1
+    _assert_matches(runner, net, sizes)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["resnet", "unet"])
+def test_onnxruntime_matches_eager_for_every_architecture(name, tmp_path):
+    _needs("onnxruntime")
+    build, example, sizes = NETS[name]
+    net = build()
+    runner = compile_for_inference(net, device="cpu", backend="onnxruntime",
+                                   example=torch.rand(example), cache_dir=tmp_path)
+    _assert_matches(runner, net, sizes)
+
+
+@pytest.mark.slow
+def test_new_weights_get_a_new_export(inference_cache):
+    _needs("onnxruntime")
+    net = tiny_rrdbnet()
+    with torch.no_grad():
+        net.conv_last.bias.add_(0.5)
+    before = EVENTS["export"]
+    runner = compile_for_inference(net, device="cpu", backend="onnxruntime",
+                                   example=torch.rand(1, 3, 16, 16), cache_dir=inference_cache)
+    assert EVENTS["export"] == before + 1
+    _assert_matches(runner, net, [(1, 3, 10, 12)])
+
+
+def test_auto_takes_onnxruntime_when_installed(exported_rrdbnet, inference_cache):
+    runner = compile_for_inference(tiny_rrdbnet(), device="cpu", example=torch.rand(1, 3, 16, 16),
+                                   cache_dir=inference_cache)
+    assert runner.name == "onnxruntime"
+    assert runner.reason == "auto: fastest exact engine for RRDBNet on this CPU"
+
+
+def test_openvino_matches_eager_from_the_same_export(exported_rrdbnet, inference_cache):
+    _needs("openvino")
+    net, _ = exported_rrdbnet
+    exports = EVENTS["export"]
+    _, example, sizes = NETS["rrdbnet"]
+    runner = compile_for_inference(net, device="cpu", backend="openvino",
+                                   example=torch.rand(example), cache_dir=inference_cache)
+    assert runner.name == "openvino" and EVENTS["export"] == exports
+    _assert_matches(runner, net, sizes)
+
+
+@pytest.mark.slow
+def test_an_unexportable_network_falls_back_under_auto(tmp_path):
+    _needs("onnxruntime")
+    from support.inference_nets import BranchingNet
+
+    runner = compile_for_inference(BranchingNet(), device="cpu", example=torch.rand(1, 3, 8, 8),
+                                   cache_dir=tmp_path)
+    assert runner.name == "channels_last"
+    assert "data-dependent control flow" in runner.reason
+
+
+def test_a_warming_runner_answers_at_once_then_switches(tmp_path):
+    _needs("onnxruntime")
+    from translate.inference.backends import WarmingRunner
+
+    build, example, sizes = NETS["rrdbnet"]
+    net = build()
+    runner = WarmingRunner(net, device="cpu", example=torch.rand(example), cache_dir=tmp_path)
+    _assert_matches(runner, net, sizes[:1])  # eager, or the engine if it was already built
+    assert runner.wait(timeout=900).name == "onnxruntime"
+    assert runner.error is None and runner.reason.startswith("auto: ")
+    _assert_matches(runner, net, sizes)
+
+
+def test_a_failed_warm_up_keeps_eager(tmp_path):
+    from support.inference_nets import BranchingNet
+    from translate.inference.backends import WarmingRunner
+
+    runner = WarmingRunner(BranchingNet(), device="cpu", backend="onnxruntime",
+                           example=torch.rand(1, 3, 8, 8), cache_dir=tmp_path)
+    assert runner.wait(timeout=900).name == "eager"
+    assert runner.error is not None
+    images = torch.rand(1, 3, 8, 8)
+    assert runner(images).shape == images.shape
+
+
+# ---- torch.compile: minutes of compiling, so slow ------------------------------------------------
+
+@pytest.mark.slow
+def test_compile_matches_eager_at_new_sizes(tmp_path):
+    build, example, sizes = NETS["rrdbnet"]
+    net = build()
+    runner = compile_for_inference(net, device="cpu", backend="compile",
+                                   example=torch.rand(example), cache_dir=tmp_path)
+    assert runner.name == "compile"
+    _assert_matches(runner, net, sizes)
+    assert (tmp_path / "inductor").is_dir()

@@ -1,0 +1,360 @@
+"""Running a generator fast for inference: one network, several engines, one contract.
+
+`compile_for_inference(net, device=..., example=..., cache_dir=...)` returns a `Runner`,
+a callable `(N, C, H, W) -> output` for any batch and any size the network accepts, that
+says which engine it uses and why. The engines:
+
+- `eager`: the network as PyTorch runs it, the reference every other one is checked against;
+- `channels_last`: the same, with weights and activations in NHWC (oneDNN's preferred layout);
+- `compile`: `torch.compile` (inductor, frozen weights), its caches on disk under
+  `cache_dir/inductor`, so a machine compiles once; the first call still costs tens of
+  seconds to minutes, so `auto` never picks it;
+- `onnxruntime` and `openvino`: the network exported once to ONNX with dynamic batch,
+  height and width (`translate.inference.export`), cached as `cache_dir/onnx/KEY.onnx`
+  where KEY hashes the weights, the module attributes and the exporter's version.
+
+`auto` follows a fixed order per device and architecture, measured by
+`bench/cpu_inference.py` (a timing taken at run time on a shared CPU is noise, and would
+cost a full eager run of the network), and takes the first engine that is installed,
+exports, and reproduces eager fp32 within 1e-4 on the example. That check runs once, when
+the engine's cached file is made, and its result is kept beside it. On CUDA, `auto` is
+eager: the host's bf16 and channels_last logic apply there.
+
+Heavy modules (onnx, onnxruntime, openvino, torch._dynamo) are imported only when an
+engine that needs them is built.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import importlib.util
+import json
+import os
+import threading
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from translate.errors import ConfigError, TranslateError
+
+BACKENDS = ("auto", "eager", "channels_last", "compile", "onnxruntime", "openvino")
+TOLERANCE = 1e-4
+# From bench/cpu_inference.py and its probes on the 2-core machine (2 threads, exact within
+# 1e-4): ONNX Runtime and OpenVINO are the fast exact engines (RRDBNet x4 at 128: 2.59x and
+# 2.33x; unet_256 at 256: 1.49x and 1.71x; resnet_9blocks at 64: 3.4x and 3.6x, but only
+# ~1.1x and ~0.9x at 256, where oneDNN's eager convolutions already dominate), both start
+# in about a second from their cached file. ONNX Runtime leads: a third of OpenVINO's
+# install and a thread-safe session. torch.compile is never chosen: its first call costs
+# minutes. channels_last is a small gain or none. The machine was shared and heavily
+# loaded: a per-architecture entry ("UNetGenerator": (...)) belongs here once a quiet run
+# of the bench separates ONNX Runtime and OpenVINO per network.
+CPU_ORDER: dict[str, tuple[str, ...]] = {
+    # channels_last is left out of auto: on resnet_9blocks at 256 it measured 0.82x.
+    "default": ("onnxruntime", "openvino", "eager"),
+}
+PACKAGES = {"onnxruntime": ("onnxruntime", "onnxscript"), "openvino": ("openvino", "onnxscript")}
+
+# How many times each costly step ran in this process: tests read it to show that a
+# second build reuses the cache.
+EVENTS: Counter[str] = Counter()
+
+
+@dataclasses.dataclass(frozen=True)
+class Runner:
+    """`runner(images)` runs the network; `name` is the engine, `reason` how it was chosen."""
+
+    name: str
+    reason: str
+    forward: Callable[[torch.Tensor], torch.Tensor]
+    max_abs_diff: float | None = None  # against eager fp32 on the example; None: not measured
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        # (N, C, H, W) -> the network's output, fp32, contiguous, on the input's device
+        return self.forward(images)
+
+
+def available(backend: str) -> bool:
+    """Whether the packages an engine needs are installed (importing none of them)."""
+    if backend == "compile":
+        return True
+    return all(importlib.util.find_spec(name) is not None for name in PACKAGES.get(backend, ()))
+
+
+def compile_for_inference(net: nn.Module, *, device: torch.device | str,
+                          example: torch.Tensor, cache_dir: str | Path,
+                          backend: str = "auto", tolerance: float = TOLERANCE) -> Runner:
+    """A Runner for `net`, switched to eval mode, built and checked on `example`.
+
+    `example` is one valid input (N, C, H, W); any size works afterwards, but keep it
+    small: eager runs on it once per new cached file. An explicit `backend` is built or
+    fails (ConfigError when its package is missing, ExportError when the network cannot
+    be exported); `auto` falls back along its order and says why in `reason`.
+    """
+    if backend not in BACKENDS:
+        raise ConfigError(f"inference backend must be one of {', '.join(BACKENDS)}, "
+                          f"not {backend!r}")
+    device = torch.device(device)
+    net.eval()
+    if device.type != "cpu":
+        if backend not in ("auto", "eager"):
+            raise ConfigError(f"backend {backend} runs on the CPU; on {device.type} the "
+                              "engine is eager")
+        return Runner("eager", f"{device.type}: eager (the host's precision and layout "
+                      "apply)", _eager(net))
+    cache_dir = Path(cache_dir)
+    if backend != "auto":
+        if not available(backend):
+            missing = [name for name in PACKAGES[backend]
+                       if importlib.util.find_spec(name) is None]
+            raise ConfigError(f"backend {backend} needs {', '.join(missing)}: "
+                              "pip install 'gan-translate[fast]'")
+        return _build(backend, net, example, cache_dir, tolerance, reason="asked for")
+    order = CPU_ORDER.get(type(net).__name__, CPU_ORDER["default"])
+    skipped: list[str] = []
+    for candidate in order:
+        if candidate in PACKAGES and not available(candidate):
+            skipped.append(f"{candidate} not installed")
+            continue
+        try:
+            runner = _build(candidate, net, example, cache_dir, tolerance, reason="")
+        except TranslateError as error:
+            skipped.append(f"{candidate}: {error}")
+            continue
+        reason = f"auto: fastest exact engine for {type(net).__name__} on this CPU"
+        if skipped:
+            reason += " (" + "; ".join(skipped) + ")"
+        return dataclasses.replace(runner, reason=reason)
+    raise AssertionError("eager closes every order")  # pragma: no cover
+
+
+class WarmingRunner:
+    """A Runner that answers at once: eager until the chosen engine is built in a background
+    thread, then that engine. For the demo, whose first visitor must not wait for an export.
+
+    `ready` is set when the build ended; `error` holds a build failure (eager then stays).
+    """
+
+    def __init__(self, net: nn.Module, **options) -> None:
+        net.eval()
+        self._eager = Runner("eager", "serving while the fast engine is built", _eager(net))
+        self._built: Runner | None = None
+        self.error: BaseException | None = None
+        self.ready = threading.Event()
+        self._thread = threading.Thread(target=self._build, args=(net, options), daemon=True,
+                                        name="gan-translate-inference-warm-up")
+        self._thread.start()
+
+    def _build(self, net: nn.Module, options: dict) -> None:
+        try:
+            self._built = compile_for_inference(net, **options)
+        except BaseException as error:  # kept for the caller; eager keeps serving
+            self.error = error
+        finally:
+            self.ready.set()
+
+    @property
+    def current(self) -> Runner:
+        return self._built or self._eager
+
+    @property
+    def name(self) -> str:
+        return self.current.name
+
+    @property
+    def reason(self) -> str:
+        return self.current.reason
+
+    def wait(self, timeout: float | None = None) -> Runner:
+        """Block until the build ended (or `timeout` passed); the runner now in use."""
+        self.ready.wait(timeout)
+        return self.current
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        return self.current(images)
+
+
+def weights_key(net: nn.Module, *extra: str) -> str:
+    """A hex digest naming this network exactly: class, plain attributes, every tensor.
+
+    The plain attributes (ints, floats, bools, strings of each module) are part of it
+    because they shape the graph without being weights (RRDBNet's residual scale, say).
+    """
+    digest = hashlib.sha256()
+    digest.update(f"{type(net).__module__}.{type(net).__qualname__}".encode())
+    for name, module in net.named_modules():
+        plain = {key: value for key, value in vars(module).items()
+                 if not key.startswith("_") and key != "training"
+                 and isinstance(value, (bool, int, float, str, tuple))}
+        digest.update(f"{name}:{type(module).__name__}:{sorted(plain.items())!r}".encode())
+    for name, tensor in net.state_dict().items():
+        tensor = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    for part in extra:
+        digest.update(part.encode())
+    return digest.hexdigest()
+
+
+# ---- the engines ------------------------------------------------------------------------------
+
+
+def _build(backend: str, net: nn.Module, example: torch.Tensor, cache_dir: Path,
+           tolerance: float, *, reason: str) -> Runner:
+    if backend == "eager":
+        return Runner("eager", reason or "the reference", _eager(net), 0.0)
+    checks = EVENTS["check"]
+    if backend == "channels_last":
+        forward = _channels_last(net)
+    elif backend == "compile":
+        forward = _compiled(net, cache_dir)
+    else:
+        forward = _onnx_engine(backend, net, example, cache_dir)
+    difference = _checked(backend, forward, net, example, cache_dir, tolerance)
+    if backend == "compile" and EVENTS["check"] == checks:
+        # The check was remembered, so nothing has called the compiled graph yet: call it
+        # now, so its cost falls in this build (a demo can run it in the background)
+        # and never on a user's first request.
+        forward(example)
+    return Runner(backend, reason, forward, difference)
+
+
+def _eager(net: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    def forward(images: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return net(images)
+
+    return forward
+
+
+def _channels_last(net: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    # A copy, so the caller's network keeps its layout (and its training use, if any).
+    converted = copy.deepcopy(net).to(memory_format=torch.channels_last)
+
+    def forward(images: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            output = converted(images.contiguous(memory_format=torch.channels_last))
+        return output.contiguous()
+
+    return forward
+
+
+def _compiled(net: nn.Module, cache_dir: Path) -> Callable[[torch.Tensor], torch.Tensor]:
+    # Freezing folds the weights into the graph as constants, so convolutions get
+    # prepacked weights and fused activations: most of inductor's gain on the CPU.
+    # dynamic=True: one graph for every size, instead of a recompilation per new shape.
+    compiled = torch.compile(copy.deepcopy(net), dynamic=True, options={"freezing": True})
+    EVENTS["compile"] += 1
+    folder = str(cache_dir / "inductor")
+
+    def forward(images: torch.Tensor) -> torch.Tensor:
+        # Inductor compiles on a call, reading its cache folder from the environment (and
+        # writing its default there on first use, so a setdefault at build time is not
+        # enough); the folder is set around every call, which may compile.
+        previous = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = folder
+        try:
+            with torch.no_grad():
+                return compiled(images)
+        finally:
+            if previous is None:
+                del os.environ["TORCHINDUCTOR_CACHE_DIR"]
+            else:
+                os.environ["TORCHINDUCTOR_CACHE_DIR"] = previous
+
+    return forward
+
+
+def _onnx_engine(backend: str, net: nn.Module, example: torch.Tensor,
+                 cache_dir: Path) -> Callable[[torch.Tensor], torch.Tensor]:
+    from translate.inference import export
+
+    key = weights_key(net, torch.__version__, str(export.DEFAULT_OPSET),
+                      ",".join(export.DYNAMIC_AXES), str(example.shape[1]))
+    path = cache_dir / "onnx" / f"{type(net).__name__}-{key[:20]}.onnx"
+    if not path.exists():
+        export.export_onnx(net, path, example=example)
+        EVENTS["export"] += 1
+    threads = torch.get_num_threads()
+    if backend == "onnxruntime":
+        return _onnxruntime_forward(path, threads)
+    return _openvino_forward(path, threads, cache_dir)
+
+
+def _onnxruntime_forward(path: Path, threads: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    session = onnxruntime.InferenceSession(str(path), options,
+                                           providers=["CPUExecutionProvider"])
+    EVENTS["session"] += 1
+    name = session.get_inputs()[0].name
+
+    def forward(images: torch.Tensor) -> torch.Tensor:
+        # session.run is thread-safe, so one session serves concurrent demo requests.
+        array = images.detach().to("cpu", torch.float32).contiguous().numpy()
+        return torch.from_numpy(session.run(None, {name: array})[0])
+
+    return forward
+
+
+def _openvino_forward(path: Path, threads: int,
+                      cache_dir: Path) -> Callable[[torch.Tensor], torch.Tensor]:
+    import openvino
+
+    core = openvino.Core()
+    core.set_property({"CACHE_DIR": str(cache_dir / "openvino")})
+    # f32 explicitly: on CPUs with bf16 units OpenVINO otherwise runs in bf16 (about 3e-2
+    # off, and no faster on the 2-core machine measured).
+    compiled = core.compile_model(core.read_model(str(path)), "CPU", {
+        "INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": threads,
+        "PERFORMANCE_HINT": "LATENCY"})
+    EVENTS["session"] += 1
+
+    def forward(images: torch.Tensor) -> torch.Tensor:
+        # An infer request is not thread-safe; a fresh one per call is cheap.
+        request = compiled.create_infer_request()
+        array = images.detach().to("cpu", torch.float32).contiguous().numpy()
+        return torch.from_numpy(request.infer({0: array})[0].copy())
+
+    return forward
+
+
+def _checked(backend: str, forward: Callable[[torch.Tensor], torch.Tensor], net: nn.Module,
+             example: torch.Tensor, cache_dir: Path, tolerance: float) -> float:
+    """max |engine - eager| on the example, measured once per (engine, network, example
+    shape) and remembered on disk; raises TranslateError beyond `tolerance`."""
+    key = weights_key(net, backend, torch.__version__, str(tuple(example.shape)))
+    record = cache_dir / "checks" / f"{type(net).__name__}-{key[:20]}.json"
+    difference: float | None = None
+    if record.exists():
+        try:
+            difference = float(json.loads(record.read_text())["max_abs_diff"])
+        except (ValueError, KeyError, TypeError):
+            difference = None
+    if difference is None:
+        with torch.no_grad():
+            expected = net(example).float()
+        got = forward(example).float()
+        EVENTS["check"] += 1
+        if got.shape != expected.shape:
+            raise TranslateError(f"{backend} gives {tuple(got.shape)} where eager gives "
+                                 f"{tuple(expected.shape)}")
+        difference = float((got - expected).abs().max())
+        record.parent.mkdir(parents=True, exist_ok=True)
+        temporary = record.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"backend": backend, "max_abs_diff": difference,
+                                         "example": list(example.shape)}))
+        os.replace(temporary, record)
+    if not difference <= tolerance:
+        raise TranslateError(f"{backend} differs from eager by {difference:.2e} "
+                             f"(more than {tolerance:g})")
+    return difference
