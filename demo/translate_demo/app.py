@@ -96,6 +96,18 @@ def _upload(payload: Any, what: str) -> bytes:
     raise TranslateError(f"{what}: no file was received")
 
 
+def _uploaded_name(payload: Any, field: str) -> str:
+    """What a message calls an upload: the field, and the file's name as the browser sent it.
+
+    Only the visitor's own `orig_name` is shown, never a server path.
+    """
+    name = payload.get("orig_name") if isinstance(payload, dict) else None
+    if isinstance(name, str) and name.strip():
+        shown = Path(name).name[:80].replace("\n", " ")
+        return f"{field} {shown!r}"
+    return field
+
+
 def build_demo(registry: Registry | None = None, *, device: str = "auto") -> gr.Blocks:
     """The Blocks app for every translator in registry."""
     registry = registry or get_registry()
@@ -280,9 +292,10 @@ def _to_params(cls: type[Translator], values: dict[str, Any]) -> dict[str, Any]:
         if param.kind == "image":
             if not value:
                 raise TranslateError(f"upload an image for {param.name!r}")
-            value = open_image(_upload(value, "upload"),
+            what = _uploaded_name(value, param.name)
+            value = open_image(_upload(value, what),
                                mode="RGBA" if cls.keeps_alpha else cls.image_mode,
-                               max_pixels=MAX_UPLOAD_PIXELS, name="upload")
+                               max_pixels=MAX_UPLOAD_PIXELS, name=what)
         elif param.kind == "mask":
             image, value = _image_and_mask(value, cls.image_mode)
             for other in cls.inputs:
@@ -303,8 +316,9 @@ def _image_and_mask(editor: dict[str, Any] | None, mode: str) -> tuple[Image.Ima
     """The editor's background image, and a mask that is white wherever anything was painted."""
     if not editor or not editor.get("background"):
         raise TranslateError("upload an image, then paint over the region to fill")
-    image = open_image(_upload(editor["background"], "upload"), mode=mode,
-                       max_pixels=MAX_UPLOAD_PIXELS, name="upload")
+    what = _uploaded_name(editor["background"], "image")
+    image = open_image(_upload(editor["background"], what), mode=mode,
+                       max_pixels=MAX_UPLOAD_PIXELS, name=what)
     mask = Image.new("L", image.size, 0)
     for layer in editor.get("layers") or []:
         painted = open_image(_upload(layer, "mask layer"), mode="RGBA",
