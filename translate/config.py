@@ -146,7 +146,9 @@ def config_from_dict(cls: type[C], values: Mapping[str, Any]) -> C:
         kwargs[key] = _coerce_json(value, _field_type(cls, key), key)
     try:
         return cls(**kwargs)
-    except TypeError as error:
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as error:
+        # A plugin's __post_init__ meeting a value it did not expect (from --set or a
+        # config.json) is still a bad config, told in one line.
         raise ConfigError(f"bad config for {cls.__name__}: {error}") from None
 
 
@@ -253,7 +255,9 @@ def _jsonable(value: Any) -> Any:
 def _coerce_json(value: Any, annotation: Any, key: str) -> Any:
     """Check a JSON value against the field's type; JSON has no tuples, so rebuild them."""
     origin = typing.get_origin(annotation)
-    if origin is tuple and isinstance(value, list | tuple):
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{key} expects a list, got {value!r}")
         element = (typing.get_args(annotation) or (Any,))[0]
         return tuple(_coerce_json(item, element, key) for item in value)
     if origin is Literal:

@@ -31,3 +31,14 @@ class PluginError(TranslateError):
 
 class TrainingError(TranslateError):
     """Training stopped because continuing would write poisoned weights."""
+
+
+class WriteError(TranslateError, OSError):
+    """A file could not be written (a full disk, no permission); the old file is unchanged.
+
+    Also an OSError, so code that catches the OS's own errors around a write still does.
+    """
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno

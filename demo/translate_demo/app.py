@@ -522,6 +522,18 @@ def _decode(payload: Any, what: str, mode: str) -> Image.Image:
     return open_image(data, mode=mode, max_pixels=limits.pixel_cap(), name=what)
 
 
+def _uploaded_name(payload: Any, field: str) -> str:
+    """What a message calls an upload: the field, and the file's name as the browser sent it.
+
+    Only the visitor's own `orig_name` is shown, never a server path.
+    """
+    name = payload.get("orig_name") if isinstance(payload, dict) else None
+    if isinstance(name, str) and name.strip():
+        shown = Path(name).name[:80].replace("\n", " ")
+        return f"{field} {shown!r}"
+    return field
+
+
 def _label(param: Param) -> str:
     return param.name.replace("_", " ")
 
@@ -562,7 +574,8 @@ def _to_params(cls: type[Translator], values: dict[str, Any],
         if param.kind == "image":
             if not value:
                 raise TranslateError(f"upload an image for {param.name!r}")
-            value = _decode(value, _label(param), "RGBA" if cls.keeps_alpha else cls.image_mode)
+            value = _decode(value, _uploaded_name(value, _label(param)),
+                            "RGBA" if cls.keeps_alpha else cls.image_mode)
         elif param.kind == "mask":
             image, value = _image_and_mask(value, cls.image_mode)
             for other in cls.inputs:
@@ -586,7 +599,7 @@ def _image_and_mask(editor: dict[str, Any] | None, mode: str) -> tuple[Image.Ima
     """
     if not editor or not editor.get("background"):
         raise TranslateError("photo: upload a photo, then paint over what to remove")
-    image = _decode(editor["background"], "photo", mode)
+    image = _decode(editor["background"], _uploaded_name(editor["background"], "photo"), mode)
     mask = Image.new("L", image.size, 0)
     for layer in editor.get("layers") or []:
         painted = _decode(layer, "mask layer", "RGBA")

@@ -347,7 +347,7 @@ def test_truncated_png_is_named_in_one_line(client: Client, tmp_path: Path) -> N
     data = _good_png()
     path = write(tmp_path, "cut.png", data[: len(data) // 2])
     message = app_error(client, handle_file(path), api_name="/invert")
-    assert message.startswith("image: truncated or corrupt image data"), message
+    assert message.startswith("image 'cut.png': truncated or corrupt image data"), message
     assert_still_serving(client)
 
 
@@ -357,7 +357,7 @@ def test_damaged_png_data_is_named_in_one_line(client: Client, tmp_path: Path) -
     data[start:start + 64] = bytes(64)  # zero the start of the compressed stream
     message = app_error(client, handle_file(write(tmp_path, "damaged.png", bytes(data))),
                         api_name="/invert")
-    assert message.startswith("image: truncated or corrupt image data"), message
+    assert message.startswith("image 'damaged.png': truncated or corrupt image data"), message
     assert_still_serving(client)
 
 
@@ -365,7 +365,7 @@ def test_not_an_image_is_named_in_one_line(client: Client, tmp_path: Path) -> No
     path = write(tmp_path, "notes.png", b"these are not the pixels you are looking for\n" * 8)
     try:
         message = app_error(client, handle_file(path), api_name="/invert")
-        assert message == "image: not an image format Pillow can read", message
+        assert message == "image 'notes.png': not an image format Pillow can read", message
     finally:
         assert_still_serving(client)
 
@@ -384,8 +384,8 @@ def test_too_many_pixels_is_refused_from_the_header(client: Client, tmp_path: Pa
     assert len(black) < 100_000  # tiny on disk, 25 megapixels once decoded
     message = app_error(client, handle_file(write(tmp_path, "black.png", black)),
                         api_name="/invert")
-    assert message == ("image: 5000x5000 = 25000000 pixels is over the limit of 20000000 "
-                       "pixels (20 MP) for one image here; use a smaller image"), message
+    assert message == ("image 'black.png': 5000x5000 = 25000000 pixels is over the limit of "
+                       "20000000 pixels (20 MP) for one image here; use a smaller image"), message
     assert_still_serving(client)
 
 

@@ -131,6 +131,7 @@ def build_cli(registry: Registry) -> click.Group:
     cli.add_command(push_command)
     cli.add_command(pull_command)
     cli.add_command(models_command)
+    cli.add_command(verify_command)
     for problem in call_each(registry, "register_commands", cli=cli):
         registry.problem(problem)
     return cli
@@ -224,13 +225,26 @@ def _infer_command(registry: Registry, cls: type[Translator]) -> click.Command:
         if positional is None:
             for index, image in enumerate(translator.infer(**params)):
                 written.append(save_image(image, out_dir / f"{cls.name}-{index:03d}.png"))
-        else:
-            for path in values["inputs"]:
+            click.echo(f"wrote {len(written)} image(s) to {out_dir}")
+            return
+        # One bad input must not cost the others: each failure is told as it happens,
+        # and the command fails at the end if any did.
+        inputs, failed = values["inputs"], 0
+        for path in inputs:
+            try:
                 image = open_image(path, mode="RGBA" if cls.keeps_alpha else cls.image_mode)
                 for index, result in enumerate(translator.infer(**{positional.name: image},
                                                                 **params)):
                     suffix = f"-{index}" if index else ""
                     written.append(save_image(result, out_dir / f"{Path(path).stem}{suffix}.png"))
+            except TranslateError as error:
+                if len(inputs) == 1:
+                    raise
+                failed += 1
+                click.echo(f"error: {error}", err=True)
+        if failed:
+            raise TranslateError(f"{failed} of {len(inputs)} inputs failed (each told above); "
+                                 f"wrote {len(written)} image(s) to {out_dir}")
         click.echo(f"wrote {len(written)} image(s) to {out_dir}")
 
     common = [
@@ -467,6 +481,27 @@ def _print_entry(item: Any) -> None:
             click.echo(f"{key + ':':<19}{value}")
 
 
+@click.command("verify", context_settings=CONTEXT)
+@click.argument("weights")
+@click.option("--revision", help="Hub revision to pin when WEIGHTS is a repo id.")
+def verify_command(weights: str, revision: str | None) -> None:
+    """Check a weights folder (or a Hub repo id, pulled first) against its recorded sha256.
+
+    Exits 0 when every recorded file matches, 1 when one does not or when the folder
+    records no hashes (format 1: it can be loaded, but not verified).
+    """
+    from translate.hub.layout import verify_folder
+    from translate.hub.pretrained import is_repo_id
+
+    folder = Path(weights).expanduser()
+    if not folder.is_dir() and is_repo_id(weights):
+        from translate.hub.sync import pull
+
+        folder = pull(weights, revision=revision)  # checks the cached blobs against their names
+    for name, record in verify_folder(folder).items():
+        click.echo(f"ok  {folder / name}  sha256 {record['sha256']}  {record['size']} bytes")
+
+
 # ---- entry point ------------------------------------------------------------------------------
 
 
@@ -476,8 +511,69 @@ def _command_line() -> str:
 
 
 def main(argv: list[str] | None = None, registry: Registry | None = None) -> int:
-    """Run the CLI; user errors print one line and exit 1, interrupts exit 130."""
+    """Run the CLI; user errors print one line and exit 1, interrupts exit 130.
+
+    Called with no `argv` (as the program), a second Ctrl-C ends the process at once
+    with 130, whatever it is doing, so stopping is always prompt and never a traceback.
+    """
+    standalone = argv is None
     argv = sys.argv[1:] if argv is None else argv
+    if standalone:
+        _exit_on_second_interrupt()
+    try:
+        return _run(argv, registry)
+    except KeyboardInterrupt as interrupt:
+        if standalone:  # from here to the end of shutdown, a Ctrl-C means "stop now"
+            _exit_on_next_interrupt()
+        click.echo(f"interrupted: {interrupt}" if str(interrupt) else "interrupted", err=True)
+        return 130
+
+
+def _exit_on_second_interrupt() -> None:
+    """Exit with 130 the moment a second SIGINT or SIGTERM arrives.
+
+    Python runs signal handlers only between bytecodes, so an interrupt that arrives
+    during one long C++ call (a backward pass, a big write) waits for it to end. The
+    interpreter also writes each signal's number to the wakeup fd as it arrives; a
+    thread reading it sees the second one at once (torch releases the GIL in its ops).
+    """
+    import os
+    import signal
+    import threading
+
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    try:
+        signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    except ValueError:  # not the main thread: no signals to watch
+        os.close(read)
+        os.close(write)
+        return
+    stops = {int(signal.SIGINT), int(signal.SIGTERM)}
+
+    def watch() -> None:
+        seen = 0
+        while data := os.read(read, 64):
+            seen += sum(number in stops for number in data)
+            if seen >= 2:
+                os.write(2, b"\ninterrupted again: stopped at once\n")
+                os._exit(130)
+
+    threading.Thread(target=watch, name="translate-interrupts", daemon=True).start()
+
+
+def _exit_on_next_interrupt() -> None:
+    import os
+    import signal
+
+    def leave(_signum: int, _frame: Any) -> None:
+        os._exit(130)
+
+    signal.signal(signal.SIGINT, leave)
+    signal.signal(signal.SIGTERM, leave)
+
+
+def _run(argv: list[str], registry: Registry | None) -> int:
     try:
         registry = registry or get_registry()
         for problem in registry.problems:
@@ -493,12 +589,8 @@ def main(argv: list[str] | None = None, registry: Registry | None = None) -> int
     except click.exceptions.Abort as abort:
         # click turns Ctrl-C into Abort; the trainer's message says what was saved.
         cause = abort.__cause__
-        reason = str(cause) if isinstance(cause, KeyboardInterrupt) else ""
-        click.echo(f"interrupted: {reason}" if reason else "aborted", err=True)
-        return 130
-    except KeyboardInterrupt as interrupt:
-        click.echo(f"interrupted: {interrupt}" if str(interrupt) else "interrupted", err=True)
-        return 130
+        raise KeyboardInterrupt(str(cause) if isinstance(cause, KeyboardInterrupt) else "") \
+            from None
     except click.ClickException as error:
         error.show()
         return error.exit_code

@@ -9,6 +9,7 @@ run killed mid-write leaves the previous checkpoint intact.
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,14 @@ _STRUCTURE_KEY = "translate.structure"
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
-    """Atomically write state (dicts, lists, tuples, tensors, arrays, JSON scalars) to path."""
+    """Atomically write state (dicts, lists, tuples, tensors, arrays, JSON scalars) to path.
+
+    A state holding any non-finite number (a NaN or inf parameter, buffer or optimiser
+    moment) is refused: resuming from it could only go on poisoning the run.
+    """
+    bad = non_finite(state)
+    if bad:
+        raise TrainingError(f"refused to write {path}: non-finite values in {_names(bad)}")
     tensors: dict[str, torch.Tensor] = {}
     structure = _flatten(state, tensors)
     data = safetensors.torch.save(tensors, metadata={_STRUCTURE_KEY: json.dumps(structure)})
@@ -42,6 +50,37 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     except (OSError, KeyError, ValueError, safetensors.SafetensorError) as error:
         raise TrainingError(f"{path}: not a readable gan-translate checkpoint ({error})") from None
     return _unflatten(structure, tensors)
+
+
+def verify_checkpoint(path: str | Path) -> int:
+    """The step of the checkpoint at path, once it has been read whole and found finite."""
+    state = load_checkpoint(path)
+    bad = non_finite(state)
+    if bad:
+        raise TrainingError(f"{path}: non-finite values in {_names(bad)}")
+    return int(state["step"])
+
+
+def non_finite(value: Any, where: str = "") -> list[str]:
+    """The dotted paths of every tensor or float in a nested state that is NaN or inf."""
+    if isinstance(value, torch.Tensor):
+        if value.is_floating_point() and value.numel() and not bool(torch.isfinite(value).all()):
+            return [where]
+        return []
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [where]
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return []
+    return [path for key, item in items
+            for path in non_finite(item, f"{where}.{key}" if where else str(key))]
+
+
+def _names(paths: list[str]) -> str:
+    return ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
 
 
 def capture_rng() -> dict[str, Any]:

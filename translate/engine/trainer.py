@@ -31,14 +31,17 @@ from translate.engine.checkpoint import (
     CHECKPOINT_NAME,
     capture_rng,
     load_checkpoint,
+    non_finite,
     restore_rng,
     save_checkpoint,
+    verify_checkpoint,
 )
 from translate.engine.ema import make_ema, update_ema
 from translate.engine.samples import save_grid
 from translate.engine.schedule import make_scheduler
 from translate.engine.watch import TrainingWatch, loss_terms
-from translate.errors import ConfigError, TrainingError
+from translate.errors import ConfigError, TrainingError, WriteError
+from translate.files import remove_stale_temps
 from translate.hub.layout import load_state_dict_strict
 from translate.hub.resolve import load_translator, record_latest
 from translate.metrics import mean_pairwise_distance, pixels
@@ -99,6 +102,13 @@ class Trainer:
             raise ConfigError(f"{self.out_dir} already holds a checkpoint; pass --resume to "
                               "continue it, or choose another --out")
         resuming = resume and checkpoint.exists()
+        if resume and not resuming:
+            self._say(f"--resume: no checkpoint in {self.out_dir}, so this run starts fresh",
+                      always=True)
+        if self.is_main:
+            # Writers killed mid-write (SIGKILL runs no cleanup) leave their temp files.
+            for folder in (self.out_dir, self.out_dir / WEIGHTS_DIR, self.out_dir / SAMPLES_DIR):
+                remove_stale_temps(folder)
         self._build(fresh=not resuming)
         if resuming:
             self._restore(load_checkpoint(checkpoint))
@@ -237,11 +247,13 @@ class Trainer:
                     self._write_samples(run)
                 if self.step % config.checkpoint_every == 0 or self.step == config.steps:
                     self._save_checkpoint()
-        bar.close()
-        if self._stop_requested:
-            self._save_checkpoint()
-            raise KeyboardInterrupt(f"stopped at step {self.step}; checkpoint saved in "
-                                    f"{self.out_dir} (continue with --resume)")
+            bar.close()
+            if self._stop_requested:
+                # Still inside _graceful_stop: another Ctrl-C abandons this save (the
+                # atomic write leaves the previous checkpoint as it was).
+                self._save_checkpoint()
+                raise KeyboardInterrupt(f"stopped at step {self.step}; checkpoint saved in "
+                                        f"{self.out_dir} (continue with --resume)")
         self._check_replicas_agree()
         weights = self._export(seconds=time.perf_counter() - started)
         if self.is_main:
@@ -285,6 +297,7 @@ class Trainer:
             update_ema(ema, self.raw[name], decay=config.ema_decay, step=self.step)
         for scheduler in self.schedulers.values():
             scheduler.step()
+        self._check_weights_finite()
         return losses
 
     def _update(self, names: list[str], losses: Losses, phase: str) -> None:
@@ -310,7 +323,7 @@ class Trainer:
             terms = ", ".join(f"{k}={v.item():.4g}" for k, v in losses.items())
             raise TrainingError(
                 f"step {self.step + 1}: non-finite {phase} loss or gradient ({terms}); stopped "
-                f"without writing weights; the last checkpoint in {self.out_dir} is intact")
+                f"without writing weights; {self._checkpoint_status()}")
         self._skipped_updates = 0
         for optimizer in optimizers:
             if self.scaler is not None:
@@ -332,12 +345,44 @@ class Trainer:
         return torch.nn.utils.get_total_norm([p.grad for p in parameters if p.grad is not None])
 
     def _all_finite(self, total: torch.Tensor, norms: list[torch.Tensor]) -> bool:
-        finite = torch.isfinite(torch.stack([total.detach(), *[n.float() for n in norms]])).all()
-        if self.accelerator.num_processes > 1:
-            # Every process must make the same decision, or the others hang in the next reduce.
-            finite = self.accelerator.reduce(finite.float(), reduction="sum") == \
-                self.accelerator.num_processes
-        return bool(finite)
+        return self._everyone(
+            torch.isfinite(torch.stack([total.detach(), *[n.float() for n in norms]])).all())
+
+    def _everyone(self, flag: torch.Tensor | bool) -> bool:
+        """Whether flag holds on every process; all of them get the same answer."""
+        if self.accelerator.num_processes == 1:
+            return bool(flag)
+        # Every process must make the same decision, or the others hang in the next reduce.
+        flag = torch.as_tensor(flag, device=self.accelerator.device).float()
+        return bool(self.accelerator.reduce(flag, reduction="sum") ==
+                    self.accelerator.num_processes)
+
+    def _check_weights_finite(self) -> None:
+        """Stop before a NaN or inf in any weight or buffer (EMA included) can be saved.
+
+        The loss and gradients can be finite while the update is not: a huge step
+        overflows a parameter, or BatchNorm's running variance reaches inf. One fused
+        L2 norm per tensor and a single sync keep this cheap (bench/engine_overhead.py);
+        an inf norm can also be an overflow of finite values, so suspects are checked
+        exactly before anything is said.
+        """
+        modules = [*self.raw.values(), *self.ema.values()]
+        tensors = [t for module in modules
+                   for t in (*module.parameters(), *module.buffers())
+                   if t.is_floating_point() and t.numel()]
+        if not tensors:
+            return
+        norms = torch._foreach_norm([t.detach() for t in tensors])
+        if self._everyone(torch.isfinite(torch.stack(norms)).all()):
+            return
+        bad = [f"{name}.{key}" for name, module in
+               [*self.raw.items(), *((f"ema.{n}", m) for n, m in self.ema.items())]
+               for key in non_finite(module.state_dict())]
+        if not self._everyone(not bad):
+            shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+            raise TrainingError(
+                f"step {self.step + 1}: the update made {shown or 'another process'} non-finite; "
+                f"stopped without writing weights; {self._checkpoint_status()}")
 
     # ---- feedback ---------------------------------------------------------------------
 
@@ -374,24 +419,48 @@ class Trainer:
 
     # ---- persistence ------------------------------------------------------------------
 
+    def _checkpoint_status(self) -> str:
+        """What the run folder's checkpoint holds, said only once it has been read and checked."""
+        path = self.out_dir / CHECKPOINT_NAME
+        if not self.is_main:
+            return "the main process reports the checkpoint"
+        if not path.exists():
+            return f"no checkpoint has been written in {self.out_dir}"
+        try:
+            step = verify_checkpoint(path)
+        except TrainingError as error:
+            return f"the checkpoint is not usable either ({error})"
+        return (f"the checkpoint of step {step} in {self.out_dir} was read back, is finite and "
+                "intact (continue from it with --resume)")
+
     def _save_checkpoint(self) -> None:
         # Each process draws its own noise, so each one's RNG state is kept.
         rng = gather_object([capture_rng()]) if self.accelerator.num_processes > 1 \
             else [capture_rng()]
+        failure = None
         if self.is_main:
-            save_checkpoint(self.out_dir / CHECKPOINT_NAME, {
-                "format": CHECKPOINT_FORMAT,
-                "translator": self.cls.name,
-                "step": self.step,
-                "config": config_to_dict(self.config),
-                "networks": {n: m.state_dict() for n, m in self.raw.items()},
-                "ema": {n: m.state_dict() for n, m in self.ema.items()},
-                "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
-                "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
-                "scaler": self.scaler.state_dict() if self.scaler is not None else None,
-                "rng": list(rng),
-            })
+            try:
+                self._write_checkpoint(rng)
+            except (TrainingError, WriteError) as error:
+                failure = f"step {self.step}: checkpoint not saved: {error}"
+        if not self._everyone(failure is None):
+            raise TrainingError(f"{failure or 'the main process could not save the checkpoint'}"
+                                f"; {self._checkpoint_status()}")
         self.accelerator.wait_for_everyone()
+
+    def _write_checkpoint(self, rng: list[Any]) -> None:
+        save_checkpoint(self.out_dir / CHECKPOINT_NAME, {
+            "format": CHECKPOINT_FORMAT,
+            "translator": self.cls.name,
+            "step": self.step,
+            "config": config_to_dict(self.config),
+            "networks": {n: m.state_dict() for n, m in self.raw.items()},
+            "ema": {n: m.state_dict() for n, m in self.ema.items()},
+            "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
+            "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "rng": list(rng),
+        })
 
     def _check_replicas_agree(self) -> None:
         """Under several processes, every replica must hold the same weights."""
@@ -405,25 +474,42 @@ class Trainer:
                                 "gradients were not synchronised")
 
     def _export(self, *, seconds: float) -> Path:
-        """Write the inference weights (EMA where used) in Hub layout, evaluated if asked."""
+        """Write the inference weights (EMA where used) in Hub layout, evaluated if asked.
+
+        Only finite weights are written, and the "latest" pointer moves only once they are.
+        """
         folder = self.out_dir / WEIGHTS_DIR
+        failure = None
         if self.is_main:
-            export = self.cls(self.config).to(self.accelerator.device).eval()
-            source = self.ema or {n: self.raw[n] for n in self.generator_names}
-            for name, module in source.items():
-                export.generators[name].load_state_dict(module.state_dict())
-            metrics = {}
-            if self.config.evaluate_at_end:
-                with torch.no_grad():
-                    metrics = export.evaluate(self.heldout_source, self.train_source)
-            export.save_pretrained(folder, provenance={
-                "command": self.command, "data": self.train_source.name.split("[")[0],
-                "steps": self.step, "processes": self.accelerator.num_processes,
-                "device": str(self.accelerator.device), "precision": self.precision,
-                "train_seconds": round(seconds, 1), "watch": self.watch.summary(),
-            }, metrics=metrics)
-            record_latest(self.cls.name, folder)
+            try:
+                self._write_weights(folder, seconds)
+            except (TrainingError, WriteError) as error:
+                failure = f"weights not exported: {error}"
+        if not self._everyone(failure is None):
+            raise TrainingError(f"{failure or 'the main process could not export the weights'}"
+                                f"; {self._checkpoint_status()}, and resuming it exports them")
         return folder
+
+    def _write_weights(self, folder: Path, seconds: float) -> None:
+        export = self.cls(self.config).to(self.accelerator.device).eval()
+        source = self.ema or {n: self.raw[n] for n in self.generator_names}
+        for name, module in source.items():
+            export.generators[name].load_state_dict(module.state_dict())
+        state = export.generators.state_dict()
+        bad = non_finite(state)
+        if bad:
+            raise TrainingError(f"non-finite values in {', '.join(bad[:3])}")
+        metrics = {}
+        if self.config.evaluate_at_end:
+            with torch.no_grad():
+                metrics = export.evaluate(self.heldout_source, self.train_source)
+        export.save_pretrained(folder, state_dict=state, provenance={
+            "command": self.command, "data": self.train_source.name.split("[")[0],
+            "steps": self.step, "processes": self.accelerator.num_processes,
+            "device": str(self.accelerator.device), "precision": self.precision,
+            "train_seconds": round(seconds, 1), "watch": self.watch.summary(),
+        }, metrics=metrics)
+        record_latest(self.cls.name, folder)
 
     # ---- helpers ------------------------------------------------------------------------
 
@@ -441,9 +527,12 @@ class Trainer:
 
         def request_stop(signum: int, _frame: Any) -> None:
             if self._stop_requested:
-                raise KeyboardInterrupt
+                # Raised wherever the loop is, a checkpoint write included: atomic writes
+                # remove their temp file, so the last checkpoint on disk stays whole.
+                raise KeyboardInterrupt(f"aborted during step {self.step + 1}, not saved; "
+                                        "--resume continues from the last checkpoint")
             self._stop_requested = True
-            self._say("stopping after this step (again to abort)")
+            self._say("stopping after this step (again to abort)", always=True)
 
         signals = (signal.SIGINT, signal.SIGTERM)
         previous = {sig: signal.signal(sig, request_stop) for sig in signals}
@@ -453,8 +542,9 @@ class Trainer:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
-    def _say(self, message: str) -> None:
-        if self.is_main and self.progress:
+    def _say(self, message: str, *, always: bool = False) -> None:
+        """Tell the user something; `always` for what --quiet must not hide."""
+        if self.is_main and (self.progress or always):
             print(f"translate: {message}", file=sys.stderr)
 
     def _warn(self, lines: list[str]) -> None:

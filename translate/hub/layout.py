@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from translate.errors import WeightsError
-from translate.files import atomic_write_bytes
+from translate.files import atomic_write_files
 
 __all__ = [
     "CONFIG_NAME",
@@ -94,18 +94,20 @@ def sha256_of(data: bytes) -> str:
 
 def write_folder(folder: str | Path, *, tensors: Mapping[str, Any], meta: Mapping[str, Any],
                  card: str | None = None, metadata: Mapping[str, str] | None = None) -> Path:
-    """Write a weights folder: the tensors first, config.json (with their sha256) last.
+    """Write a weights folder: the tensors, config.json (with their sha256) and the card.
 
-    A folder is only loadable once its config is there, so a crash in between never leaves
-    a loadable half-update; each file is written atomically.
+    The files are written together (`atomic_write_files`): a full disk or any other write
+    failure leaves the folder exactly as it was, and a crash between the renames leaves
+    weights that no longer match the recorded hash, which loading refuses.
     """
     folder = Path(folder)
     data = safetensors_bytes(tensors, metadata)
-    atomic_write_bytes(folder / WEIGHTS_NAME, data)
     meta = {**meta, "files": {WEIGHTS_NAME: {"sha256": sha256_of(data), "size": len(data)}}}
-    atomic_write_bytes(folder / CONFIG_NAME, (json.dumps(meta, indent=2) + "\n").encode())
+    files = {folder / WEIGHTS_NAME: data,
+             folder / CONFIG_NAME: (json.dumps(meta, indent=2) + "\n").encode()}
     if card is not None:
-        atomic_write_bytes(folder / CARD_NAME, card.encode())
+        files[folder / CARD_NAME] = card.encode()
+    atomic_write_files(files)
     return folder
 
 
@@ -165,22 +167,35 @@ def read_state(folder: str | Path, meta: Mapping[str, Any] | None = None) -> dic
 
 
 def verify_folder(folder: str | Path) -> dict[str, Any]:
-    """Check every recorded file of a folder against its sha256; return what was checked."""
+    """Check every file config.json records against its sha256, and the weights for NaN/inf.
+
+    Returns the records checked. A format-1 folder records no hashes: it still loads,
+    but is refused here as unverified.
+    """
+    import torch
+
     folder = Path(folder)
     meta = read_meta(folder)
     files = meta.get("files") or {}
     if not files:
-        raise WeightsError(f"{folder}: {CONFIG_NAME} records no sha256 (a format "
-                           f"{meta['format_version']} folder); nothing to verify against")
-    checked = {}
+        raise WeightsError(f"{folder}: unverified: {CONFIG_NAME} (format "
+                           f"{meta['format_version']}) records no sha256 for its files")
+    if WEIGHTS_NAME not in files:
+        raise WeightsError(f"{folder}: unverified: {CONFIG_NAME} records no sha256 for "
+                           f"{WEIGHTS_NAME}")
     for name in files:
         path = folder / name
         if not path.is_file():
-            raise WeightsError(f"{folder}: {name} is recorded but missing")
-        data = path.read_bytes()
-        _check_hash(path, data, meta)
-        checked[name] = files[name]
-    return checked
+            raise WeightsError(f"{folder}: {name} is recorded in {CONFIG_NAME} but missing")
+        if name != WEIGHTS_NAME:
+            _check_hash(path, path.read_bytes(), meta)
+    state = read_state(folder, meta)  # checks the hash on the bytes it loads
+    bad = [key for key, tensor in state.items()
+           if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
+    if bad:
+        raise WeightsError(f"{folder / WEIGHTS_NAME}: matches its sha256 but holds NaN or inf "
+                           f"in {', '.join(bad[:3])}" + _more(bad))
+    return {name: files[name] for name in files}
 
 
 def _check_hash(path: Path, data: bytes, meta: Mapping[str, Any]) -> None:

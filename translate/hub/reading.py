@@ -138,6 +138,7 @@ def _safe_globals() -> list[tuple[Any, str]]:
 # ---- refusals that name what a file is ---------------------------------------------------
 
 _GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+_UNPICKLER = "WeightsUnpickler error:"  # torch's own reason follows this
 # NVlabs' own pickles (stylegan2-ada-pytorch, stylegan3, the TF-era networks) store the
 # network's Python source and rebuild it by running it.
 _NVLABS = ("torch_utils.persistence", "dnnlib.", "torch_utils.")
@@ -183,10 +184,15 @@ def _refusal(path: Path, error: BaseException, data: bytes = b"") -> WeightsErro
     if found is None:
         # torch's own advice (re-run with weights_only=False) must never reach a user.
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        detail = next((line.split(":", 1)[1].strip() for line in lines
-                       if line.startswith("WeightsUnpickler error:")), None)
-        if detail is None and lines and "weights_only" not in lines[0].lower():
+        marker = next((i for i, line in enumerate(lines) if _UNPICKLER in line), None)
+        detail = None
+        if marker is not None:  # the reason follows the marker, on its line or the next
+            detail = (lines[marker].split(_UNPICKLER, 1)[1].strip()
+                      or next(iter(lines[marker + 1:]), ""))
+        if detail is None and lines:
             detail = lines[0]
+        if detail and "weights_only" in detail.lower():
+            detail = None
         reason = "truncated, or not a pickle" if isinstance(error, EOFError | KeyError) \
             else detail or type(error).__name__
         return WeightsError(f"{path}: not a readable PyTorch checkpoint ({reason})")

@@ -9,12 +9,14 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from translate.errors import WeightsError
+from translate.errors import TranslateError, WeightsError
 from translate.files import atomic_write_bytes
+from translate.hub.layout import read_meta
 from translate.hub.pretrained import CONFIG_NAME, from_pretrained
 from translate.paths import is_offline, translate_home
 
@@ -28,9 +30,13 @@ class ResolvedWeights:
 
     origin: str  # "--weights", "latest training run", "bundled starter" or "Hub"
     location: str  # a folder path or a repo id
+    # Why a local folder cannot be loaded, found from its config.json alone (no weights
+    # read): a page listing translators shows it and keeps working for the others.
+    problem: str | None = None
 
     def describe(self) -> str:
-        return f"{self.origin} ({self.location})"
+        where = f"{self.origin} ({self.location})"
+        return f"{where}, unusable: {self.problem}" if self.problem else where
 
 
 def latest_pointer(name: str) -> Path:
@@ -43,24 +49,50 @@ def record_latest(name: str, folder: Path) -> None:
     atomic_write_bytes(latest_pointer(name), str(Path(folder).resolve()).encode())
 
 
-def resolve_weights(cls: type[Translator], explicit: str | None = None) -> ResolvedWeights:
-    """Find weights for cls without loading them (the Hub step downloads nothing yet)."""
+def resolve_weights(cls: type[Translator], explicit: str | None = None, *,
+                    check: bool = True) -> ResolvedWeights:
+    """Find weights for cls without loading them (the Hub step downloads nothing yet).
+
+    With `check`, a local folder's config.json is read and its `problem` filled in when it
+    cannot describe weights for cls; nothing raises, so a caller can report it and go on.
+    """
+    def local(origin: str, folder: str) -> ResolvedWeights:
+        problem = config_problem(cls, folder) if check and Path(folder).is_dir() else None
+        return ResolvedWeights(origin, folder, problem)
+
     if explicit:
         if explicit == "starter" and cls.starter_weights is not None \
                 and not Path(explicit).exists():
-            return ResolvedWeights("bundled starter", str(cls.starter_weights))
-        return ResolvedWeights("--weights", explicit)
+            return local("bundled starter", str(cls.starter_weights))
+        return local("--weights", explicit)
     pointer = latest_pointer(cls.name)
     if pointer.is_file():
         folder = Path(pointer.read_text().strip())
         if (folder / CONFIG_NAME).is_file():
-            return ResolvedWeights("latest training run", str(folder))
+            return local("latest training run", str(folder))
     if cls.starter_weights is not None and (Path(str(cls.starter_weights)) / CONFIG_NAME).is_file():
-        return ResolvedWeights("bundled starter", str(cls.starter_weights))
+        return local("bundled starter", str(cls.starter_weights))
     if not is_offline():
         return ResolvedWeights("Hub", cls.hub_repo)
     raise WeightsError(f"no weights for {cls.name}: train some (translate train {cls.name}), "
                        f"pass --weights, or go online to fetch {cls.hub_repo}")
+
+
+def config_problem(cls: type[Translator], folder: str | Path) -> str | None:
+    """Why folder's config.json cannot load as cls, in one line; None when it can."""
+    try:
+        meta = read_meta(folder)
+        if meta["translator"] != cls.name:
+            return f"{folder}: these weights are for {meta['translator']!r}, not {cls.name!r}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # keys set aside are loading's to mention
+            cls.config_from_meta(meta)
+    except TranslateError as error:
+        return str(error)
+    except Exception as error:  # a plugin's own config code failing on odd values
+        text = str(error).strip().splitlines()
+        return f"{folder}/{CONFIG_NAME}: {type(error).__name__}" + (f": {text[0]}" if text else "")
+    return None
 
 
 def load_translator(cls: type[Translator], explicit: str | None = None, *,
@@ -71,7 +103,7 @@ def load_translator(cls: type[Translator], explicit: str | None = None, *,
     With the `registry`, an explicit Hub repo id or `REPO_ID:FILE` that holds a checkpoint
     in its authors' own format is pulled and converted on the fly (`translate.hub.foreign`).
     """
-    resolved = resolve_weights(cls, explicit)
+    resolved = resolve_weights(cls, explicit, check=False)  # loading says what is wrong
     location = resolved.location
     if registry is not None and resolved.origin == "--weights" \
             and not Path(explicit).expanduser().exists():

@@ -11,12 +11,15 @@ still set them after importing this module.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import struct
 from pathlib import Path
 from typing import Any, NoReturn
 
 from translate.errors import WeightsError
+from translate.hub import layout
 from translate.paths import is_offline, offline_reason
 
 HUB_FILES: tuple[str, ...] = ("config.json", "model.safetensors", "README.md")
@@ -64,15 +67,17 @@ def _check_folder(folder: Path) -> dict[str, Any]:
         raise WeightsError(f"{config_path}: not valid JSON ({_first_line(error)})") from None
     if not isinstance(meta, dict):
         raise WeightsError(f"{config_path}: expected a JSON object")
-    absent = [key for key in ("format_version", "translator", "config") if key not in meta]
+    block = "config" if meta.get("format_version") == 1 else "model"
+    absent = [key for key in ("format_version", "translator", block) if key not in meta]
     if absent:
         raise WeightsError(f"{config_path}: missing key(s) {', '.join(absent)}")
-    if not isinstance(meta["translator"], str) or not isinstance(meta["config"], dict):
-        raise WeightsError(f"{config_path}: 'translator' must be a string, 'config' an object")
+    meta = layout.read_meta(folder)  # the types of every block
     weights = folder / "model.safetensors"
     if not weights.is_file():
         raise WeightsError(f"{folder}: missing model.safetensors")
     _check_safetensors_header(weights)
+    if meta.get("files"):
+        layout.verify_folder(folder)  # never publish weights that no longer match their hash
     return meta
 
 
@@ -228,7 +233,52 @@ def pull(
         raise WeightsError(
             f"{where}: no {' or '.join(missing)} in the repo, so it holds no gan-translate weights"
         )
+    for name in HUB_FILES:
+        if (folder / name).is_file():
+            _check_download(folder, name, where, local=local_dir is not None)
     return folder
+
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_GIT_SHA1 = re.compile(r"^[0-9a-f]{40}$")
+
+
+def _check_download(folder: Path, name: str, where: str, *, local: bool) -> None:
+    """Refuse a downloaded file whose bytes no longer match the hash the Hub named it by.
+
+    huggingface_hub checks sizes, not contents, and serves its cache as it finds it. In
+    the cache a file is a link to `blobs/<hash>`: the sha256 of an LFS file, or the git
+    blob sha1 of a small one (sha1 of "blob <size>\\0" + bytes), so both are checked. A
+    `local_dir` copy is checked against the hash (etag) recorded next to it.
+    """
+    path = folder / name
+    if local:
+        expected, blob = _local_etag(folder, name), path
+    else:
+        blob = path.resolve()
+        expected = blob.name if path.is_symlink() else None
+    if not expected or not (_SHA256.match(expected) or _GIT_SHA1.match(expected)):
+        return  # no hash to check against; a weights file is still checked on loading
+    size = blob.stat().st_size
+    digest = hashlib.sha256() if len(expected) == 64 else hashlib.sha1(b"blob %d\0" % size)
+    with blob.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    if digest.hexdigest() != expected:
+        kind = "sha256" if len(expected) == 64 else "git blob sha1"
+        raise WeightsError(
+            f"{where}: the downloaded {name} ({blob}) does not match its {kind} "
+            f"{expected[:12]}…; it was changed or damaged after download, so it is refused "
+            "(delete it and pull again)")
+
+
+def _local_etag(folder: Path, name: str) -> str | None:
+    try:
+        from huggingface_hub._local_folder import read_download_metadata
+    except ImportError:  # a private helper; without it only the load-time check remains
+        return None
+    metadata = read_download_metadata(folder, name)
+    return metadata.etag if metadata is not None else None
 
 
 def raise_pull_error(error: Exception, where: str) -> NoReturn:

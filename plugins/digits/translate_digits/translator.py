@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from translate import Architecture, Batch, Losses, Networks, Param, Task, TrainConfig, Translator
-from translate.config import AT_LEAST_1, NOT_NEGATIVE
+from translate.config import AT_LEAST_1, NOT_NEGATIVE, Range
 from translate.data.source import Source
 from translate.data.tensors import tensor_to_pil
 from translate.engine.watch import discriminator_accuracy
@@ -29,11 +29,12 @@ from translate_digits.model import Discriminator, Generator
 from translate_digits.textbook import TextbookDiscriminator, TextbookGenerator
 
 DIGITS = tuple(str(d) for d in range(10))
+Size = Annotated[int, Range(1)]  # a count of channels or units: at least one
 
 
 @dataclass(kw_only=True)
 class DigitsConfig(TrainConfig):
-    image_size: Annotated[int, AT_LEAST_1] = 16  # sklearn's 8x8 digits resized; MNIST is 28
+    image_size: Annotated[int, Range(8)] = 16  # sklearn's 8x8 digits resized; MNIST is 28
     num_classes: Annotated[int, NOT_NEGATIVE] = 10  # labels 0..num_classes-1; 0 = unconditional
     latent_dim: Annotated[int, AT_LEAST_1] = 64  # size of the Gaussian noise vector
     width: Annotated[int, AT_LEAST_1] = 64  # G channels (sngan: at full size, doubling per level)
