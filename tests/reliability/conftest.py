@@ -1,4 +1,6 @@
-"""Fixtures of tests/support/reliability.py: a tiny trainable translator, data, weights, CLI."""
+"""Fixtures of tests/support/reliability.py: a tiny trainable translator, data, weights, CLI.
 
-from support.plugins import install_plugin  # noqa: F401  (fixtures)
+`install_plugin` comes from tests/conftest.py, like every host test's.
+"""
+
 from support.reliability import cli, demo_url, images, registry, weights  # noqa: F401
