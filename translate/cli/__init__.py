@@ -203,8 +203,14 @@ def _config_epilog(cls: type[Translator]) -> str:
 def _infer_command(registry: Registry, cls: type[Translator]) -> click.Command:
     positional = positional_image(cls)
 
-    def run(weights: str | None, revision: str | None, out: str, device: str, backend: str,
-            **values: Any) -> None:
+    def run(**values: Any) -> None:
+        import torch
+
+        with torch.no_grad():  # as the demo and the engine run `infer`: no autograd graph kept
+            write_outputs(**values)
+
+    def write_outputs(weights: str | None, revision: str | None, out: str, device: str,
+                      backend: str, **values: Any) -> None:
         from translate.data.images import open_image, save_image
         from translate.data.masks import hole_mask
         from translate.hub.resolve import load_translator
