@@ -233,7 +233,14 @@ def field_type(cls: type, name: str) -> Any:
 
 
 def _field_type(cls: type, name: str) -> Any:
-    return typing.get_type_hints(cls)[name]
+    return _plain_hints(cls)[name]
+
+
+# Resolving a dataclass's string annotations costs milliseconds per call, and `translate list`
+# builds every translator's configs: once per class is enough (a class's fields never change).
+@cache
+def _plain_hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
 
 
 @cache

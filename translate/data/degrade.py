@@ -19,9 +19,8 @@ are a denoising/deblurring/JPEG model and at scale s a super-resolution one.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
-import albumentations as A
 import cv2
 import numpy as np
 import torch
@@ -33,6 +32,9 @@ from translate.data.images import to_mode
 from translate.data.source import Source
 from translate.data.tensors import to_tensor
 from translate.metrics.fidelity import psnr, ssim
+
+if TYPE_CHECKING:
+    import albumentations as A
 
 __all__ = ["DEGRADATIONS", "Degradation", "DegradedPairs", "bicubic", "degradation",
            "restoration_benchmark"]
@@ -48,10 +50,14 @@ def bicubic(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def _any_resize(height: int, width: int) -> A.BasicTransform:
+    import albumentations as A  # slow to import; `translate list` never needs it
+
     return A.OneOf([A.Resize(height, width, interpolation=i) for i in _INTERPOLATIONS], p=1)
 
 
 def _blur(sigma: tuple[float, float], p: float) -> A.BasicTransform:
+    import albumentations as A  # slow to import; `translate list` never needs it
+
     # Isotropic and anisotropic generalised Gaussians (Real-ESRGAN's "blur kernels"), and
     # the sinc filter that imitates ringing and overshoot artefacts.
     return A.OneOf([
@@ -64,6 +70,8 @@ def _blur(sigma: tuple[float, float], p: float) -> A.BasicTransform:
 
 
 def _noise(max_std: float) -> A.BasicTransform:
+    import albumentations as A  # slow to import; `translate list` never needs it
+
     # Real-ESRGAN: Gaussian or Poisson noise, coloured or grey (40% grey for Gaussian).
     return A.OneOf([
         A.GaussNoise(std_range=(1 / 255, max_std / 255), per_channel=True, p=0.6),
@@ -75,6 +83,8 @@ def _noise(max_std: float) -> A.BasicTransform:
 def _order(resize_range: tuple[float, float], sigma: tuple[float, float], blur_p: float,
            max_std: float) -> list[A.BasicTransform]:
     """One degradation order: blur, random resize, noise, JPEG."""
+    import albumentations as A  # slow to import; `translate list` never needs it
+
     low, high = resize_range
     return [
         _blur(sigma, blur_p),
@@ -92,6 +102,8 @@ def degradation(kind: Degradation, size: int) -> A.Compose | None:
     blur sigma 0.2-3 then 0.2-1.5, resize 0.15-1.5 then 0.3-1.2, noise up to 30 then 25,
     JPEG quality 30-95. None for `bicubic`, which is `bicubic` (Pillow), not a pipeline.
     """
+    import albumentations as A  # slow to import; `translate list` never needs it
+
     if kind not in DEGRADATIONS:
         raise ValueError(f"unknown degradation {kind!r}; known: {', '.join(DEGRADATIONS)}")
     if kind == "bicubic":

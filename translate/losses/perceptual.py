@@ -20,7 +20,6 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.models.vgg import cfgs, make_layers
 
 from translate.hub.reading import find_state_dict, read_checkpoint
 from translate.paths import torch_checkpoint
@@ -46,6 +45,8 @@ def vgg_available(depth: VGGDepth) -> bool:
 @cache
 def vgg_layer_indices(depth: VGGDepth) -> dict[str, int]:
     """Paper names of the layers in torchvision's `vgg{depth}().features`, e.g. relu3_3 -> 15."""
+    from torchvision.models.vgg import cfgs  # torchvision takes a second to import
+
     names, block, conv, index = {}, 1, 0, 0
     for item in cfgs[VGG_CONFIGS[depth]]:
         if item == "M":  # max-pool: the next block starts
@@ -70,6 +71,9 @@ class VGGPerceptualLoss(nn.Module):
                              f"; names look like conv3_4 or relu2_2")
         self.taps = {indices[name]: float(weight) for name, weight in layers.items()}
         last = max(self.taps)
+        from torchvision.models.vgg import cfgs, make_layers
+
+        # A prefix of torchvision's own layer list: its pretrained weights load by index.
         features = make_layers(cfgs[VGG_CONFIGS[depth]])[: last + 1]
         for layer in features:
             if isinstance(layer, nn.ReLU):

@@ -21,7 +21,6 @@ import math
 
 import numpy as np
 import torch
-from skimage.metrics import structural_similarity
 
 __all__ = ["l1", "luma", "psnr", "ssim"]
 
@@ -93,6 +92,8 @@ def psnr(output: Images, target: Images, *, mask: Images | None = None, border: 
 def ssim(output: Images, target: Images, *, mask: Images | None = None, border: int = 0,
          y_channel: bool = False) -> float:
     """Mean SSIM over images; colour channels averaged."""
+    from skimage.metrics import structural_similarity  # brings SciPy: half a second
+
     out, ref, masks, peak = _pairs(output, target, mask=mask, border=border, y_channel=y_channel)
     window = ({"gaussian_weights": True, "sigma": 1.5, "use_sample_covariance": False}
               if y_channel else {})

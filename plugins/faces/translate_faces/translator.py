@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from importlib.resources import files
 from typing import Annotated, Any, Literal
 
-import albumentations as A
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -160,6 +159,8 @@ class FacesTranslator(Translator):
         return {"D": Discriminator(width=c.width, image_size=c.image_size, channels=c.channels)}
 
     def make_dataset(self, source: Source, *, train: bool) -> torch.utils.data.Dataset:
+        import albumentations as A  # slow to import; `translate list` never needs it
+
         flip = [A.HorizontalFlip(p=0.5)] if train and self.config.flip else []
         return ImageDataset(source, size=self.config.image_size, mode=self.mode,
                             augmentations=flip)
