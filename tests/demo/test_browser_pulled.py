@@ -2,9 +2,9 @@
 and named by the 'Weights' line.
 
 Each tab's model is a real published layout (tests/support/foreign_files.py: Real-ESRGAN's
-RealESRGAN_x4plus.pth, HugGAN's PyTorch-GAN pix2pix and CycleGAN files, LaMa's big-lama.zip)
-holding tiny random weights, converted by translate.hub.foreign into a temporary
-TRANSLATE_HOME as `translate pull NAME` stores it. faces' StyleGAN2 is not on this branch.
+RealESRGAN_x4plus.pth, HugGAN's PyTorch-GAN pix2pix and CycleGAN files, LaMa's big-lama.zip,
+rosinality's converted StyleGAN2 .pt) holding tiny random weights, converted by
+translate.hub.foreign into a temporary TRANSLATE_HOME as `translate pull NAME` stores it.
 Screenshots go under each test's tmp path; page-load and result times to times-pulled.json.
 """
 
@@ -17,19 +17,24 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image
 
-from support.foreign_files import PUBLISHED, place
+from support.foreign_files import PUBLISHED, STYLEGAN2, place
 from translate.hub import catalog
 from translate.plugins import load_plugins
 from translate_demo import app
+from translate_demo.display import GAP, TILE_SIDE, for_display
 from translate_demo.testing import chromium, free_port, open_tab, shown_images
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
 
 ARCH = {"superres": "rrdbnet", "pix2pix": "pytorch_gan_unet", "cyclegan": "pytorch_gan_resnet",
-        "inpaint": "lama"}
+        "inpaint": "lama", "faces": "stylegan2"}
+SHORT_SIDE = 256
+FACES = 2  # faces drawn from the pulled StyleGAN2: a set, each face at the model's full size
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +133,11 @@ def test_a_pulled_model_is_chosen_run_and_named(browser, url, pulled: Path, tab:
     assert "small starter weights" not in text and "trained for" not in text
 
     rows = page.locator(f"#{tab}-examples tbody tr")
-    if tab == "cyclegan":  # one imported generator, AtoB: its examples are the photos
+    if tab == "faces":  # fewer than the examples' sixteen, so each face is seen whole
+        count = page.locator("#faces-count input[type=number]")
+        count.fill(str(FACES))
+        count.press("Enter")
+    elif tab == "cyclegan":  # one imported generator, AtoB: its examples are the photos
         assert page.locator("#cyclegan-direction input").input_value() == "AtoB"
         rows.filter(has_text="Photo to painting").first.click()
     else:
@@ -139,12 +148,40 @@ def test_a_pulled_model_is_chosen_run_and_named(browser, url, pulled: Path, tab:
     took = run_until_told(page, tab)
     page.screenshot(path=tmp_path / f"{tab}-after.png", full_page=True)
     message = page.locator(f"#{tab}-message").inner_text()
-    assert shown_images(page, f"#{tab}-output"), f"no result shown: {message}"
+    shown = shown_images(page, f"#{tab}-output")
+    assert shown, f"no result shown: {message}"
     assert re.match(rf"Done in (under )?[\d.]+ s with the {re.escape(entry)} weights\.",
                     message), message
     assert line.inner_text().startswith(f"Weights: {entry}")  # the model that ran
+    if tab == "faces":
+        assert_full_size_faces(page, shown[0], pulled / "models" / published.name, tmp_path)
     times[tab] = {"page": round(loaded_after, 2), "choose": round(chosen_after, 2),
                   "result": round(took, 2)}
+
+
+def assert_full_size_faces(page: Any, shown: dict[str, Any], weights: Path,
+                           folder: Path) -> None:
+    """The picture is the pulled StyleGAN2's FACES faces of seed 0, each at the model's own
+    size, side by side, enlarged pixel-exact: not a strip of thumbnails."""
+    from translate_faces.translator import FacesTranslator
+
+    assert min(shown["natural"]) >= SHORT_SIDE, shown
+    faces = FacesTranslator.from_pretrained(weights).infer(count=FACES, seed=0)
+    side = STYLEGAN2["image_size"]
+    assert [face.size for face in faces] == [(side, side)] * FACES
+    expected = for_display(faces)
+    source = page.locator("#faces-output img").first.get_attribute("src")
+    path = folder / "faces-shown.png"
+    path.write_bytes(page.request.get(source).body())
+    picture = np.asarray(Image.open(path).convert("RGB"))
+    assert picture.shape == (expected.height, expected.width, 3)
+    np.testing.assert_array_equal(picture, np.asarray(expected.convert("RGB")))
+    # One row of FACES faces, each enlarged by the same whole factor, each at least a tile.
+    factor = expected.height // (side + 2 * GAP)
+    assert expected.size == ((FACES * (side + GAP) + GAP) * factor, (side + 2 * GAP) * factor)
+    assert side * factor >= TILE_SIDE
+    assert shown["width"] / shown["height"] == pytest.approx(expected.width / expected.height,
+                                                             rel=0.02)
 
 
 def test_a_curated_entry_offline_says_it_cannot_be_downloaded(browser, url,

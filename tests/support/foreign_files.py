@@ -2,10 +2,10 @@
 
 Each `Published` names the real repo and file (as the plugin's curated.json has them) and
 writes the file with its real key layout, wrapping and container, holding small random
-weights: Real-ESRGAN's `params_ema` .pth, HugGAN's PyTorch-GAN `pytorch_model.bin`, and
-LaMa's big-lama.zip with its Lightning checkpoint. `place` stores one under
-$TRANSLATE_HOME/models as `translate pull NAME` would, through translate.hub.foreign,
-without a Hub.
+weights: Real-ESRGAN's `params_ema` .pth, HugGAN's PyTorch-GAN `pytorch_model.bin`,
+LaMa's big-lama.zip with its Lightning checkpoint, and rosinality's converted StyleGAN2 .pt.
+`place` stores one under $TRANSLATE_HOME/models as `translate pull NAME` would, through
+translate.hub.foreign, without a Hub.
 """
 
 from __future__ import annotations
@@ -83,6 +83,21 @@ def big_lama() -> bytes:
     return buffer.getvalue()
 
 
+# rosinality's Generator(size, style_dim, n_mlp, channel_multiplier), small: 32x32 faces.
+STYLEGAN2 = {"image_size": 32, "latent_dim": 32, "mapping_layers": 2, "channel_multiplier": 2}
+
+
+def rosinality_stylegan2() -> bytes:
+    """stylegan2-ffhq-config-f.pt as his convert_weight.py writes it: {"g_ema": Generator
+    state, "latent_avg": (style_dim,)}, fp32; our generator's state has his key names."""
+    from translate_faces.stylegan2 import StyleGAN2Generator
+
+    torch.manual_seed(5)
+    state = StyleGAN2Generator(**STYLEGAN2).state_dict()
+    g_ema = {key: value for key, value in state.items() if key != "latent_avg"}
+    return _torch_bytes({"g_ema": g_ema, "latent_avg": torch.randn(STYLEGAN2["latent_dim"])})
+
+
 PUBLISHED = {
     "superres": Published("RealESRGAN_x4plus", "superres", "LykosAI/Upscalers",
                           "RealESRGAN/RealESRGAN_x4plus.pth", realesrgan_x4plus,
@@ -93,6 +108,9 @@ PUBLISHED = {
                           "pytorch_model.bin", huggan_cyclegan, licence="mit"),
     "inpaint": Published("big-lama", "inpaint", "smartywu/big-lama", "big-lama.zip", big_lama,
                          member="big-lama/models/best.ckpt", licence="apache-2.0"),
+    # No model card on the repo, so `translate pull` records no licence.
+    "faces": Published("stylegan2-ffhq-1024", "faces", "aaronb/StyleGAN2",
+                       "stylegan2-ffhq-config-f.pt", rosinality_stylegan2),
 }
 
 
