@@ -12,13 +12,13 @@ from __future__ import annotations
 import itertools
 import os
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from support.plugin import ENTRY_POINT, installed_plugins
-from translate.plugins import DISABLE_ENV
+from translate.plugins import DISABLE_ENV, get_registry
 
 TESTS = Path(__file__).resolve().parent
 USES_INSTALLED_PLUGINS = {"demo", "reliability"}
@@ -28,10 +28,17 @@ _counter = itertools.count()
 
 @pytest.fixture(autouse=True)
 def only_host_plugins(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
-                      isolated_home: Path) -> None:
-    """Block the installed plugins (after `isolated_home`, which clears the variable)."""
+                      isolated_home: Path) -> Iterator[None]:
+    """Block the installed plugins (after `isolated_home`, which clears the variable).
+
+    The process-wide registry is cached, so it is dropped on both sides of every test: a
+    registry loaded with the plugins blocked must never serve a test that drives them.
+    """
+    get_registry.cache_clear()
     if request.path.relative_to(TESTS).parts[0] not in USES_INSTALLED_PLUGINS:
         monkeypatch.setenv(DISABLE_ENV, ",".join(sorted(installed_plugins())))
+    yield
+    get_registry.cache_clear()
 
 
 def write_distribution(site: Path, name: str, entry_point: str, module: str) -> None:
