@@ -543,13 +543,15 @@ def _upload_sizes(cls: type[Translator], values: Mapping[str, Any]) -> dict[str,
     sizes: dict[str, tuple[int, int]] = {}
     for param in cls.inputs:
         if param.kind == "image" and values.get(param.name):
-            size = limits.image_size(_upload(values[param.name], _label(param)), _label(param))
+            what = _uploaded_name(values[param.name], _label(param))
+            size = limits.image_size(_upload(values[param.name], what), what)
             if size is not None:
                 sizes[param.name] = size
         elif param.kind == "mask" and isinstance(values.get(param.name), dict):
             editor = values[param.name]
             if editor.get("background"):
-                size = limits.image_size(_upload(editor["background"], "photo"), "photo")
+                what = _uploaded_name(editor["background"], "photo")
+                size = limits.image_size(_upload(editor["background"], what), what)
                 image = next((p for p in cls.inputs if p.kind == "image"), None)
                 if size is not None and image is not None:
                     sizes[image.name] = size

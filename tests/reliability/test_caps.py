@@ -68,12 +68,12 @@ def test_the_cap_follows_translate_max_pixels(cli, weights, tmp_path, monkeypatc
 
 @pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 def test_the_demo_refuses_bombs_and_oversized_payloads_and_keeps_serving(demo_url):
-    from translate_demo import app
+    from translate_demo import app, limits
 
     started = time.perf_counter()
     event, message = demo_call(demo_url, data_url(png_header_only(30000, 30000)))
     assert time.perf_counter() - started < 10
-    assert event == "error" and f"over the limit of {app.MAX_UPLOAD_PIXELS} pixels" in message
+    assert event == "error" and f"over the limit of {limits.pixel_cap()} pixels" in message
     assert "\n" not in message
 
     oversized = bytes(app.MAX_UPLOAD_BYTES + 1024)

@@ -128,7 +128,8 @@ def demo_call(url: str, payload: dict, api: str = "invert") -> tuple[str, str]:
     import httpx
 
     with httpx.Client(trust_env=False, timeout=60) as http:
-        posted = http.post(f"{url}gradio_api/call/{api}", json={"data": [payload]})
+        # The tab's arguments: the image, then the weights ("" = the tab's default).
+        posted = http.post(f"{url}gradio_api/call/{api}", json={"data": [payload, ""]})
         if posted.status_code != 200:  # turned away before queueing (a full queue)
             return f"http {posted.status_code}", posted.text
         event_id, event = posted.json()["event_id"], ""
