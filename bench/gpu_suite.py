@@ -164,7 +164,7 @@ def training_flops(trainer: Trainer, batch: dict[str, torch.Tensor]) -> float:
     return 3.0 * forward
 
 
-def train_row(name: str, kind: str, overrides: dict[str, str], precision: str,
+def train_row(name: str, kind: str, overrides: dict[str, str], precision: tuple[str, str],
               sizes: Sizes, device: str) -> Row:
     shown, mixed = precision
     cls = load_plugins().translator(kind)
