@@ -3,8 +3,8 @@
 The host's tests never depend on the plugins installed next to it: every test here runs
 with them blocked (`TRANSLATE_DISABLE_PLUGINS`), so it sees the host's own parts and the
 test-only plugins it installs itself (`install_plugin`, `test_translators`), whether the
-built-in translators are installed, broken or absent. tests/demo and tests/reliability
-drive the installed translators and the demo on purpose, and are left as they are.
+built-in translators are installed, broken or absent. tests/demo, tests/reliability and
+tests/integration drive the installed translators and the demo on purpose.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from support.plugin import ENTRY_POINT, installed_plugins
 from translate.plugins import DISABLE_ENV, get_registry
 
 TESTS = Path(__file__).resolve().parent
-USES_INSTALLED_PLUGINS = {"demo", "reliability"}
+USES_INSTALLED_PLUGINS = {"demo", "reliability", "integration"}
 installed_plugins()  # pinned now, before a test installs plugins of its own
 _counter = itertools.count()
 
