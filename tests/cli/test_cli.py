@@ -151,6 +151,15 @@ def test_eval_prints_json_metrics(capsys, registry):
     assert set(metrics) == {"class_accuracy", "class_accuracy_untrained_baseline"}
 
 
+def test_init_from_starts_training_from_existing_weights(capsys, tmp_path, registry):
+    code, _, err = run(["train", "draw", "--init-from", "starter", "--steps", "1", "--set",
+                        "evaluate_at_end=false", "--out", str(tmp_path / "run"), "-q"], capsys,
+                       registry)
+    assert code == 0, err
+    training = json.loads((tmp_path / "run" / "weights" / "config.json").read_text())["training"]
+    assert training["init_from"] == "starter"
+
+
 def test_bad_config_is_one_line(capsys, tmp_path, registry):
     code, _, err = run(["train", "draw", "--set", "widht=3", "--out", str(tmp_path)], capsys,
                        registry)

@@ -142,7 +142,8 @@ def build_cli(registry: Registry) -> click.Group:
 
 def _train_command(registry: Registry, cls: type[Translator]) -> click.Command:
     def run(data: str | None, preset: str, assignments: tuple[str, ...], out: str | None,
-            steps: int | None, resume: bool, device: str, quiet: bool) -> None:
+            steps: int | None, init_from: str | None, resume: bool, device: str,
+            quiet: bool) -> None:
         from accelerate import PartialState
 
         from translate.config import parse_assignments
@@ -151,6 +152,8 @@ def _train_command(registry: Registry, cls: type[Translator]) -> click.Command:
         overrides = parse_assignments(assignments)
         if steps is not None:
             overrides["steps"] = str(steps)
+        if init_from is not None:
+            overrides["init_from"] = init_from
         config = cls.make_config(preset, overrides)
         source = registry.open_source(data or cls.datasets[0])
         out_dir = Path(out) if out else translate_home() / "runs" / cls.name
@@ -177,6 +180,10 @@ def _train_command(registry: Registry, cls: type[Translator]) -> click.Command:
                          help="Run folder for checkpoints, samples, TensorBoard logs and the "
                               "exported weights (default: $TRANSLATE_HOME/runs/NAME)."),
             click.Option(["--steps"], type=click.IntRange(1), help="Shortcut for --set steps=N."),
+            click.Option(["--init-from"], metavar="WEIGHTS",
+                         help="Fine-tune: start the generators from these weights (a folder, a "
+                              "Hub repo, a pulled or curated name, starter), checked to be the "
+                              "same architecture. Shortcut for --set init_from=WEIGHTS."),
             click.Option(["--resume"], is_flag=True,
                          help="Continue from the run folder's checkpoint."),
             click.Option(["--device"], type=click.Choice(DEVICES), default="auto",
