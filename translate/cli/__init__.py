@@ -539,6 +539,15 @@ def main(argv: list[str] | None = None, registry: Registry | None = None) -> int
         if standalone:  # from here to the end of shutdown, a Ctrl-C means "stop now"
             _exit_on_next_interrupt()
         click.echo(f"interrupted: {interrupt}" if str(interrupt) else "interrupted", err=True)
+        if standalone:
+            # The run has stopped and saved what it keeps. Interpreter shutdown would put
+            # the default SIGINT handler back, so a Ctrl-C during it would end the process
+            # by the signal (exit -2) instead of with 130: end here instead.
+            import os
+
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
         return 130
 
 

@@ -102,4 +102,4 @@ def test_a_broken_upload_gives_one_line(client: Client, tmp_path: Path) -> None:
         client.predict(handle_file(str(path)), "forward", "pad", False, 0, api_name="/pix2pix")
     message = str(caught.value)
     assert "\n" not in message and "Traceback" not in message
-    assert message.startswith("image: ")  # names the widget
+    assert message.startswith("image 'broken.png': ")  # names the widget and the file
