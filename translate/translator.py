@@ -238,12 +238,14 @@ class Translator(nn.Module, metaclass=ABCMeta):
 
     # ---- fast inference: one switch, used by infer, eval and the demo --------------------
 
-    def use_backend(self, backend: str = "auto", *, cache_dir: str | Path | None = None,
-                    warm: bool = False) -> None:
+    def use_backend(self, backend: str = "auto", *,
+                    cache_dir: str | Path | None = None) -> None:
         """Run generators through a fast engine from now on (translate.inference.backends).
 
         `auto` picks the fastest engine that reproduces eager fp32 within 1e-4 on this
-        device; with `warm`, eager answers until it is built in the background (the demo).
+        device. Engines are built in the calling thread on first use: torch.export patches
+        `nn.Module.__call__` for the whole process while it traces, so a build in a
+        background thread would capture whatever inference the foreground runs meanwhile.
         """
         from translate.inference.backends import BACKENDS
         from translate.paths import translate_home
@@ -251,7 +253,7 @@ class Translator(nn.Module, metaclass=ABCMeta):
         if backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
         self._backend = (backend, Path(cache_dir) if cache_dir else
-                         translate_home() / "cache" / "inference", warm)
+                         translate_home() / "cache" / "inference")
         self._runners: dict[str, Any] = {}
 
     def runner(self, name: str, *, channels: int, multiple: int = 1) -> Any:
@@ -266,16 +268,15 @@ class Translator(nn.Module, metaclass=ABCMeta):
         if setting is None or setting[0] == "eager":
             return network
         if name not in self._runners:
-            from translate.inference.backends import WarmingRunner, compile_for_inference
+            from translate.inference.backends import compile_for_inference
 
-            backend, cache_dir, warm = setting
+            backend, cache_dir = setting
             side = -(-32 // multiple) * multiple
             example = torch.rand(1, channels, side, side,
                                  generator=torch.Generator().manual_seed(0)).to(self.device)
             options = {"device": self.device, "example": example, "cache_dir": cache_dir,
                        "backend": backend}
-            self._runners[name] = (WarmingRunner(network, **options) if warm
-                                   else compile_for_inference(network, **options))
+            self._runners[name] = compile_for_inference(network, **options)
         return self._runners[name]
 
     def export_inputs(self, name: str) -> list[tuple[torch.Tensor, ...]]:

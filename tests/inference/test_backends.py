@@ -183,31 +183,6 @@ def test_an_unexportable_network_falls_back_under_auto(tmp_path):
     assert "data-dependent control flow" in runner.reason
 
 
-def test_a_warming_runner_answers_at_once_then_switches(tmp_path):
-    _needs("onnxruntime")
-    from translate.inference.backends import WarmingRunner
-
-    build, example, sizes = NETS["rrdbnet"]
-    net = build()
-    runner = WarmingRunner(net, device="cpu", example=torch.rand(example), cache_dir=tmp_path)
-    _assert_matches(runner, net, sizes[:1])  # eager, or the engine if it was already built
-    assert runner.wait(timeout=900).name == "onnxruntime"
-    assert runner.error is None and runner.reason.startswith("auto: ")
-    _assert_matches(runner, net, sizes)
-
-
-def test_a_failed_warm_up_keeps_eager(tmp_path):
-    from support.inference_nets import BranchingNet
-    from translate.inference.backends import WarmingRunner
-
-    runner = WarmingRunner(BranchingNet(), device="cpu", backend="onnxruntime",
-                           example=torch.rand(1, 3, 8, 8), cache_dir=tmp_path)
-    assert runner.wait(timeout=900).name == "eager"
-    assert runner.error is not None
-    images = torch.rand(1, 3, 8, 8)
-    assert runner(images).shape == images.shape
-
-
 # ---- torch.compile: minutes of compiling, so slow ------------------------------------------------
 
 @pytest.mark.slow

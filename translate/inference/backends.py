@@ -32,7 +32,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import threading
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -132,52 +131,6 @@ def compile_for_inference(net: nn.Module, *, device: torch.device | str,
     raise AssertionError("eager closes every order")  # pragma: no cover
 
 
-class WarmingRunner:
-    """A Runner that answers at once: eager until the chosen engine is built in a background
-    thread, then that engine. For the demo, whose first visitor must not wait for an export.
-
-    `ready` is set when the build ended; `error` holds a build failure (eager then stays).
-    """
-
-    def __init__(self, net: nn.Module, **options) -> None:
-        net.eval()
-        self._eager = Runner("eager", "serving while the fast engine is built", _eager(net))
-        self._built: Runner | None = None
-        self.error: BaseException | None = None
-        self.ready = threading.Event()
-        self._thread = threading.Thread(target=self._build, args=(net, options), daemon=True,
-                                        name="gan-translate-inference-warm-up")
-        self._thread.start()
-
-    def _build(self, net: nn.Module, options: dict) -> None:
-        try:
-            self._built = compile_for_inference(net, **options)
-        except BaseException as error:  # kept for the caller; eager keeps serving
-            self.error = error
-        finally:
-            self.ready.set()
-
-    @property
-    def current(self) -> Runner:
-        return self._built or self._eager
-
-    @property
-    def name(self) -> str:
-        return self.current.name
-
-    @property
-    def reason(self) -> str:
-        return self.current.reason
-
-    def wait(self, timeout: float | None = None) -> Runner:
-        """Block until the build ended (or `timeout` passed); the runner now in use."""
-        self.ready.wait(timeout)
-        return self.current
-
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        return self.current(images)
-
-
 def weights_key(net: nn.Module, *extra: str) -> str:
     """A hex digest naming this network exactly: class, plain attributes, every tensor.
 
@@ -217,8 +170,7 @@ def _build(backend: str, net: nn.Module, example: torch.Tensor, cache_dir: Path,
     difference = _checked(backend, forward, net, example, cache_dir, tolerance)
     if backend == "compile" and EVENTS["check"] == checks:
         # The check was remembered, so nothing has called the compiled graph yet: call it
-        # now, so its cost falls in this build (a demo can run it in the background)
-        # and never on a user's first request.
+        # now, so its cost falls in this build and never on a user's first request.
         forward(example)
     return Runner(backend, reason, forward, difference)
 
