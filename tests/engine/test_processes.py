@@ -35,6 +35,7 @@ def weights(folder: Path) -> dict[str, torch.Tensor]:
     return safetensors.torch.load_file(str(folder / "weights" / "model.safetensors"))
 
 
+@pytest.mark.slow  # ~50 s; tests/reliability's twenty kills (slow, run by CI) cover it
 def test_killed_run_resumes_to_the_same_weights(tmp_path, isolated_home, test_translators):
     env = {**test_translators, "TRANSLATE_HOME": str(isolated_home)}
     reference = translate(*RUN, "--out", str(tmp_path / "straight"), env=env)

@@ -1,6 +1,13 @@
 """The shared checks (translate.testing), on a tiny superres model: both architectures."""
 
-from translate.testing import ContractTests, TrainingTests, TranslatorTests
+from translate.testing import (
+    ContractTests,
+    EvaluationTests,
+    InferenceTests,
+    SerialisationTests,
+    TrainingTests,
+    TranslatorTests,
+)
 from translate_superres.translator import SuperResTranslator
 
 TINY = {"features": "8", "blocks": "1", "growth": "8", "convs": "2", "patch": "8",
@@ -12,8 +19,12 @@ class TestSuperResTranslator(TranslatorTests):
     tiny = TINY
 
 
-class TestSuperResCompact(TranslatorTests):
-    """SRVGGNetCompact trained, saved, loaded and run the same way."""
+class TestSuperResCompact(ContractTests, SerialisationTests, TrainingTests, InferenceTests,
+                          EvaluationTests):
+    """SRVGGNetCompact trained, saved, loaded and run the same way.
+
+    Every check but the starter's, which is rrdbnet's (checked above).
+    """
 
     translator = SuperResTranslator
     tiny = {**TINY, "arch": "srvgg"}
