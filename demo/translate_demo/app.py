@@ -409,14 +409,15 @@ class TabHandlers:
         """A photo for the mask editor: refused at once if over a limit, else decoded by the
         image policy (EXIF, 16-bit, CMYK) so that the editor shows the pixels that will run."""
         try:
-            data = _upload(upload, "photo")
-            size = limits.image_size(data, "photo")
+            what = _uploaded_name(upload, "photo")
+            data = _upload(upload, what)
+            size = limits.image_size(data, what)
             if size is not None and max(size) > EDITOR_MAX_SIDE:
-                raise TranslateError(f"photo: {size[0]}x{size[1]} is too large to paint on in "
+                raise TranslateError(f"{what}: {size[0]}x{size[1]} is too large to paint on in "
                                      f"a browser (at most {EDITOR_MAX_SIDE} pixels a side "
                                      "here); use a smaller photo")
             image = open_image(data, mode=self.cls.image_mode, max_pixels=limits.pixel_cap(),
-                               name="photo")
+                               name=what)
         except TranslateError as error:
             message = limits.for_visitors(str(error))
             return f'<p class="error">⚠ {_escape(message)}</p>', gr.update()

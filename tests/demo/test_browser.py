@@ -175,8 +175,8 @@ def test_a_bad_upload_is_refused_at_once_and_the_message_stays(browser, url, tab
     refused_after = time.perf_counter() - started
     text = message.inner_text()
     label = "photo" if tab == "inpaint" else "image"
-    assert text.startswith(f"⚠ {label}: 12000x12000 = 144000000 pixels is over the limit "
-                           "of 50000000 pixels (50 MP)"), text
+    assert text.startswith(f"⚠ {label} 'huge.png': 12000x12000 = 144000000 pixels is over "
+                           "the limit of 50000000 pixels (50 MP)"), text
     assert "environment" not in text and "max_pixels" not in text
     time.sleep(11)  # longer than a toast stays (gr.Error: 10 s)
     page.screenshot(path=tmp_path / f"{tab}-refused.png", full_page=True)
