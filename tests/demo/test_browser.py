@@ -26,9 +26,7 @@ from translate.hub.resolve import record_latest
 from translate.plugins import load_plugins
 from translate_demo import app
 from translate_demo.testing import (
-    chromium,
     controls_over,
-    free_port,
     open_tab,
     run_and_wait,
     shown_images,
@@ -59,21 +57,6 @@ def registry(home: Path) -> Any:
     missing = set(TABS) - set(registry.translators)
     assert not missing, registry.problems
     return registry
-
-
-@pytest.fixture(scope="module")
-def url(registry: Any, request: pytest.FixtureRequest) -> str:
-    demo = app.build_demo(registry, device="cpu")
-    request.addfinalizer(demo.close)
-    port = free_port()
-    app.launch(demo, host="127.0.0.1", port=port, block=False)
-    return f"http://127.0.0.1:{port}/"
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with chromium(tmp_path_factory.mktemp("profile")) as context:
-        yield context
 
 
 @pytest.fixture(scope="module")

@@ -24,9 +24,8 @@ from PIL import Image
 from support.foreign_files import PUBLISHED, STYLEGAN2, place
 from translate.hub import catalog
 from translate.plugins import load_plugins
-from translate_demo import app
 from translate_demo.display import GAP, TILE_SIDE, for_display
-from translate_demo.testing import chromium, free_port, open_tab, shown_images
+from translate_demo.testing import open_tab, shown_images
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
@@ -59,21 +58,6 @@ def pulled(registry: Any, isolated_home: Path, tmp_path: Path) -> Path:
     for published in PUBLISHED.values():
         place(published, registry, tmp_path / "published")
     return isolated_home
-
-
-@pytest.fixture(scope="module")
-def url(registry: Any, request: pytest.FixtureRequest) -> str:
-    demo = app.build_demo(registry, device="cpu")
-    request.addfinalizer(demo.close)
-    port = free_port()
-    app.launch(demo, host="127.0.0.1", port=port, block=False)
-    return f"http://127.0.0.1:{port}/"
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with chromium(tmp_path_factory.mktemp("profile")) as context:
-        yield context
 
 
 @pytest.fixture(scope="module")
