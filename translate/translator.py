@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from translate.data.source import Source
+    from translate.inference.backends import EngineBuilder, PendingBuild
 
 __all__ = ["Architecture", "Batch", "Losses", "Networks", "Param", "Task", "Translator"]
 
@@ -238,46 +239,71 @@ class Translator(nn.Module, metaclass=ABCMeta):
 
     # ---- fast inference: one switch, used by infer, eval and the demo --------------------
 
-    def use_backend(self, backend: str = "auto", *,
-                    cache_dir: str | Path | None = None) -> None:
+    def use_backend(self, backend: str = "auto", *, cache_dir: str | Path | None = None,
+                    build_elsewhere: EngineBuilder | None = None) -> None:
         """Run generators through a fast engine from now on (translate.inference.backends).
 
         `auto` picks the fastest engine that reproduces eager fp32 within 1e-4 on this
         device. Engines are built in the calling thread on first use: torch.export patches
         `nn.Module.__call__` for the whole process while it traces, so a build in a
         background thread would capture whatever inference the foreground runs meanwhile.
+
+        A server passes `build_elsewhere` instead: an engine not yet on disk is then asked
+        of it, `build_elsewhere(name, channels, multiple)` (another process runs
+        `use_backend(backend, cache_dir=...)` and `runner(name, ...)` on the same weights),
+        and until that build is done the network itself answers.
         """
+        import threading
+
         from translate.inference.backends import BACKENDS
         from translate.paths import translate_home
 
         if backend not in BACKENDS:
             raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
         self._backend = (backend, Path(cache_dir) if cache_dir else
-                         translate_home() / "cache" / "inference")
+                         translate_home() / "cache" / "inference", build_elsewhere)
         self._runners: dict[str, Any] = {}
+        self._builds: dict[str, PendingBuild] = {}
+        self._runners_lock = threading.Lock()
 
     def runner(self, name: str, *, channels: int, multiple: int = 1) -> Any:
         """Generator `name` as inference should call it: `images -> output`, any size.
 
         The network itself, unless `use_backend` chose an engine; that engine is built on
-        first use and checked against eager on a small input of `channels` channels whose
-        sides are a multiple of `multiple`.
+        first use (or asked of `build_elsewhere`) and checked against eager on a small
+        input of `channels` channels whose sides are a multiple of `multiple`.
         """
         network = self.generators[name]
         setting = getattr(self, "_backend", None)
         if setting is None or setting[0] == "eager":
             return network
-        if name not in self._runners:
-            from translate.inference.backends import compile_for_inference
+        with self._runners_lock:
+            if name in self._runners:
+                return self._runners[name]
+            from translate.inference.backends import NotBuilt, compile_for_inference
 
-            backend, cache_dir = setting
+            backend, cache_dir, build_elsewhere = setting
+            pending = self._builds.get(name)
+            if pending is not None and not pending.done():
+                return network
             side = -(-32 // multiple) * multiple
             example = torch.rand(1, channels, side, side,
                                  generator=torch.Generator().manual_seed(0)).to(self.device)
-            options = {"device": self.device, "example": example, "cache_dir": cache_dir,
-                       "backend": backend}
-            self._runners[name] = compile_for_inference(network, **options)
-        return self._runners[name]
+            options = {"device": self.device, "example": example, "cache_dir": cache_dir}
+            try:
+                runner = compile_for_inference(network, backend=backend,
+                                               build=build_elsewhere is None, **options)
+            except NotBuilt as missing:
+                if pending is None:
+                    self._builds[name] = build_elsewhere(name, channels, multiple)
+                    return network
+                # The build elsewhere ended without the engine (it failed, or found it
+                # inexact): eager from now on, rather than asking again on every request.
+                runner = dataclasses.replace(
+                    compile_for_inference(network, backend="eager", **options),
+                    reason=f"{backend} was built elsewhere and is still missing ({missing})")
+            self._runners[name] = runner
+            return runner
 
     def export_inputs(self, name: str) -> list[tuple[torch.Tensor, ...]]:
         """Three input tuples for generator `name`: the first exports it to ONNX, all three

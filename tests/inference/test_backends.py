@@ -9,7 +9,7 @@ import torch
 from support.inference_nets import NETS, tiny_rrdbnet
 from translate.errors import ConfigError
 from translate.inference import backends
-from translate.inference.backends import EVENTS, compile_for_inference, weights_key
+from translate.inference.backends import EVENTS, NotBuilt, compile_for_inference, weights_key
 
 
 def _arches(*fast: str):
@@ -179,8 +179,69 @@ def test_an_unexportable_network_falls_back_under_auto(tmp_path):
 
     runner = compile_for_inference(BranchingNet(), device="cpu", example=torch.rand(1, 3, 8, 8),
                                    cache_dir=tmp_path)
-    assert runner.name == "channels_last"
+    assert runner.name == "eager"
     assert "data-dependent control flow" in runner.reason
+
+
+# ---- build=False, and Translator.runner's builds elsewhere (the demo's) -------------------------
+
+def test_without_build_a_missing_engine_is_not_made_here(tmp_path):
+    _needs("onnxruntime")
+    exports = EVENTS["export"]
+    with pytest.raises(NotBuilt, match="not exported yet"):
+        compile_for_inference(tiny_rrdbnet(), device="cpu", example=torch.rand(1, 3, 16, 16),
+                              cache_dir=tmp_path, build=False)
+    assert EVENTS["export"] == exports and list(tmp_path.iterdir()) == []
+
+
+def test_without_build_a_cached_engine_loads(exported_rrdbnet, inference_cache):
+    exports = EVENTS["export"]
+    runner = compile_for_inference(tiny_rrdbnet(), device="cpu", example=torch.rand(1, 3, 16, 16),
+                                   cache_dir=inference_cache, build=False)
+    assert runner.name == "onnxruntime" and EVENTS["export"] == exports
+
+
+class _Build:
+    def __init__(self, *, finished: bool) -> None:
+        self.finished = finished
+
+    def done(self) -> bool:
+        return self.finished
+
+
+def _invert_with_builds(tmp_path, build: _Build, asked: list):
+    from support.translators import InvertTranslator
+
+    model = InvertTranslator(InvertTranslator.make_config("starter"))
+
+    def builder(name: str, channels: int, multiple: int) -> _Build:
+        asked.append((name, channels, multiple))
+        return build
+
+    model.use_backend("onnxruntime", cache_dir=tmp_path, build_elsewhere=builder)
+    return model
+
+
+def test_an_engine_built_elsewhere_is_asked_for_once_and_eager_answers_meanwhile(tmp_path):
+    _needs("onnxruntime")
+    asked: list = []
+    build = _Build(finished=False)
+    model = _invert_with_builds(tmp_path, build, asked)
+    exports = EVENTS["export"]
+    for _ in range(3):
+        assert model.runner("G", channels=3, multiple=4) is model.generators["G"]
+    assert asked == [("G", 3, 4)] and EVENTS["export"] == exports
+
+
+def test_a_build_elsewhere_that_left_nothing_means_eager_without_asking_again(tmp_path):
+    _needs("onnxruntime")
+    asked: list = []
+    model = _invert_with_builds(tmp_path, _Build(finished=True), asked)
+    assert model.runner("G", channels=3) is model.generators["G"]
+    for _ in range(2):
+        runner = model.runner("G", channels=3)
+        assert runner.name == "eager" and "built elsewhere and is still missing" in runner.reason
+    assert len(asked) == 1
 
 
 # ---- torch.compile: minutes of compiling, so slow ------------------------------------------------

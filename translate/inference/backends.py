@@ -35,6 +35,7 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -55,12 +56,32 @@ TOLERANCE = 1e-4
 CPU_ORDER: dict[str, tuple[str, ...]] = {
     # channels_last is left out of auto: on resnet_9blocks at 256 it measured 0.82x.
     "default": ("onnxruntime", "openvino", "eager"),
+    # A quiet run (bench/cpu_inference.py --nets resnet,unet): on resnet_9blocks OpenVINO
+    # 1.15x at 256 and 1.35x at 512, ONNX Runtime 1.05x and 1.09x; on unet_256 ONNX Runtime
+    # leads (1.78x and 1.50x against 1.55x and 1.43x). OpenVINO is not in [fast], so
+    # without it resnet still gets ONNX Runtime.
+    "ResnetGenerator": ("openvino", "onnxruntime", "eager"),
 }
 PACKAGES = {"onnxruntime": ("onnxruntime", "onnxscript"), "openvino": ("openvino", "onnxscript")}
 
 # How many times each costly step ran in this process: tests read it to show that a
 # second build reuses the cache.
 EVENTS: Counter[str] = Counter()
+
+
+class PendingBuild(Protocol):
+    """An engine being built elsewhere (another process, say)."""
+
+    def done(self) -> bool:
+        """Whether the build has ended, with or without the engine."""
+
+
+# (generator name, channels, multiple) -> the build it started: see Translator.use_backend.
+EngineBuilder = Callable[[str, int, int], PendingBuild]
+
+
+class NotBuilt(TranslateError):
+    """The engine's files are not on disk, and this call was told not to make them."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,13 +107,19 @@ def available(backend: str) -> bool:
 
 def compile_for_inference(net: nn.Module, *, device: torch.device | str,
                           example: torch.Tensor, cache_dir: str | Path,
-                          backend: str = "auto", tolerance: float = TOLERANCE) -> Runner:
+                          backend: str = "auto", tolerance: float = TOLERANCE,
+                          build: bool = True) -> Runner:
     """A Runner for `net`, switched to eval mode, built and checked on `example`.
 
     `example` is one valid input (N, C, H, W); any size works afterwards, but keep it
     small: eager runs on it once per new cached file. An explicit `backend` is built or
     fails (ConfigError when its package is missing, ExportError when the network cannot
     be exported); `auto` falls back along its order and says why in `reason`.
+
+    `build=False` only loads engines already in `cache_dir` and raises NotBuilt where
+    one would have to be exported or compiled first: a server uses it so that neither the
+    wait nor torch.export's process-wide tracing ever happens in the serving process, and
+    has the engine built elsewhere (translate_demo.engines) with the same arguments.
     """
     if backend not in BACKENDS:
         raise ConfigError(f"inference backend must be one of {', '.join(BACKENDS)}, "
@@ -112,7 +139,8 @@ def compile_for_inference(net: nn.Module, *, device: torch.device | str,
                        if importlib.util.find_spec(name) is None]
             raise ConfigError(f"backend {backend} needs {', '.join(missing)}: "
                               "pip install 'gan-translate[fast]'")
-        return _build(backend, net, example, cache_dir, tolerance, reason="asked for")
+        return _build(backend, net, example, cache_dir, tolerance, reason="asked for",
+                      build=build)
     order = CPU_ORDER.get(type(net).__name__, CPU_ORDER["default"])
     skipped: list[str] = []
     for candidate in order:
@@ -120,7 +148,12 @@ def compile_for_inference(net: nn.Module, *, device: torch.device | str,
             skipped.append(f"{candidate} not installed")
             continue
         try:
-            runner = _build(candidate, net, example, cache_dir, tolerance, reason="")
+            runner = _build(candidate, net, example, cache_dir, tolerance, reason="",
+                            build=build)
+        except NotBuilt:
+            # Not "skip to the next engine": the fastest one is what a build elsewhere
+            # would make, and the caller decides whether to wait for it.
+            raise
         except TranslateError as error:
             skipped.append(f"{candidate}: {error}")
             continue
@@ -157,16 +190,18 @@ def weights_key(net: nn.Module, *extra: str) -> str:
 
 
 def _build(backend: str, net: nn.Module, example: torch.Tensor, cache_dir: Path,
-           tolerance: float, *, reason: str) -> Runner:
+           tolerance: float, *, reason: str, build: bool = True) -> Runner:
     if backend == "eager":
         return Runner("eager", reason or "the reference", _eager(net), 0.0)
     checks = EVENTS["check"]
     if backend == "channels_last":
         forward = _channels_last(net)
     elif backend == "compile":
+        if not build:  # inductor's disk cache still costs a trace on each process's first call
+            raise NotBuilt("compile traces and compiles in the calling process")
         forward = _compiled(net, cache_dir)
     else:
-        forward = _onnx_engine(backend, net, example, cache_dir)
+        forward = _onnx_engine(backend, net, example, cache_dir, build=build)
     difference = _checked(backend, forward, net, example, cache_dir, tolerance)
     if backend == "compile" and EVENTS["check"] == checks:
         # The check was remembered, so nothing has called the compiled graph yet: call it
@@ -221,14 +256,16 @@ def _compiled(net: nn.Module, cache_dir: Path) -> Callable[[torch.Tensor], torch
     return forward
 
 
-def _onnx_engine(backend: str, net: nn.Module, example: torch.Tensor,
-                 cache_dir: Path) -> Callable[[torch.Tensor], torch.Tensor]:
+def _onnx_engine(backend: str, net: nn.Module, example: torch.Tensor, cache_dir: Path, *,
+                 build: bool = True) -> Callable[[torch.Tensor], torch.Tensor]:
     from translate.inference import export
 
     key = weights_key(net, torch.__version__, str(export.DEFAULT_OPSET),
                       ",".join(export.DYNAMIC_AXES), str(example.shape[1]))
     path = cache_dir / "onnx" / f"{type(net).__name__}-{key[:20]}.onnx"
     if not path.exists():
+        if not build:
+            raise NotBuilt(f"{path.name} is not exported yet")
         export.export_onnx(net, path, example=example)
         EVENTS["export"] += 1
     threads = torch.get_num_threads()
