@@ -84,12 +84,14 @@ CSS = """
 
 def build_demo(registry: Registry | None = None, *, device: str = "auto",
                weights: Mapping[str, str] | None = None,
-               time_limit: float | None = limits.DEFAULT_TIME_LIMIT) -> gr.Blocks:
+               time_limit: float | None = limits.DEFAULT_TIME_LIMIT,
+               backend: str = "auto") -> gr.Blocks:
     """The Blocks app for every translator in registry.
 
     `weights` preselects a tab's weights by translator name: an entry name from the
     catalog ("starter", "run:NAME", ...) or a weights folder. `time_limit` is how many
-    seconds one request may run (None: no limit).
+    seconds one request may run (None: no limit). `backend` is the CPU inference engine
+    (translate.inference.backends), built in the background (translate_demo.engines).
     """
     registry = registry or get_registry()
     weights = dict(weights or {})
@@ -97,7 +99,7 @@ def build_demo(registry: Registry | None = None, *, device: str = "auto",
     if unknown:
         raise TranslateError(f"--weights names {', '.join(unknown)}, which is not installed; "
                              f"installed: {', '.join(sorted(registry.translators)) or 'none'}")
-    models = ModelCache(pick_device(device))
+    models = ModelCache(pick_device(device), backend=backend)
     tabs: list[TabHandlers] = []
     with gr.Blocks(title="gan-translate demo", analytics_enabled=False) as demo:
         gr.Markdown(INTRO, elem_id="intro")

@@ -8,6 +8,9 @@ import click
 
 from translate import hookimpl
 
+# translate.inference.backends.BACKENDS less compile, named here so --help imports no torch.
+DEMO_BACKENDS = ("auto", "eager", "channels_last", "onnxruntime", "openvino")
+
 
 def _weights(values: tuple[str, ...]) -> dict[str, str]:
     chosen = {}
@@ -41,8 +44,17 @@ def register_commands(cli: click.Group) -> None:
                   help="How long one request may run before it is stopped.")
     @click.option("--open", "open_browser", is_flag=True,
                   help="Open the demo in a web browser once it is serving.")
+    @click.option("--backend", type=click.Choice(DEMO_BACKENDS),
+                  default=lambda: os.environ.get("TRANSLATE_BACKEND", "auto"),
+                  show_default="auto, or $TRANSLATE_BACKEND",
+                  help="CPU inference engine. auto: the fastest installed engine that "
+                       "matches PyTorch within 1e-4, built in a background process the "
+                       "first time a model needs it (PyTorch answers until then) and cached "
+                       "under $TRANSLATE_HOME/cache. compile is not offered: it compiles in "
+                       "the serving process.")
     def demo(host: str, port: int, device: str, weights: tuple[str, ...],
-             max_pixels: int | None, time_limit: float, open_browser: bool) -> None:
+             max_pixels: int | None, time_limit: float, open_browser: bool,
+             backend: str) -> None:
         """Launch the web demo: one tab per installed translator."""
         chosen = _weights(weights)
         if max_pixels is not None:
@@ -57,6 +69,7 @@ def register_commands(cli: click.Group) -> None:
         for name, value in chosen.items():
             if name in registry.translators:
                 check_preselection(registry.translators[name], value)
-        app = build_demo(registry, device=device, weights=chosen, time_limit=time_limit)
+        app = build_demo(registry, device=device, weights=chosen, time_limit=time_limit,
+                         backend=backend)
         click.echo(f"serving the demo on http://{host}:{port}/ (Ctrl-C stops it)")
         launch(app, host=host, port=port, open_browser=open_browser)

@@ -40,19 +40,21 @@ def free_port() -> int:
 def serve(translators: Mapping[str, type[Translator]], *,
           weights: Mapping[str, Path] | None = None, device: str = "cpu",
           preselect: Mapping[str, str] | None = None,
-          time_limit: float | None = 120.0) -> Iterator[str]:
+          time_limit: float | None = 120.0, backend: str = "eager") -> Iterator[str]:
     """Serve a demo of just `translators` and yield its URL.
 
     `weights` maps a translator's name to a Hub-layout folder that stands in for its
     bundled starter weights while serving (small untrained ones keep tests fast);
-    `preselect` is `translate demo --weights NAME=W`, and `time_limit` its --time-limit.
+    `preselect` is `translate demo --weights NAME=W`, `time_limit` its --time-limit and
+    `backend` its --backend (eager here: engine builds are tested on their own).
     """
     with contextlib.ExitStack() as stack:
         for name, folder in (weights or {}).items():
             stack.enter_context(mock.patch.object(translators[name], "starter_weights", folder))
         registry = Registry(pm=pluggy.PluginManager(ENTRY_POINT_GROUP),
                             translators=dict(translators))
-        demo = build_demo(registry, device=device, weights=preselect, time_limit=time_limit)
+        demo = build_demo(registry, device=device, weights=preselect, time_limit=time_limit,
+                          backend=backend)
         port = free_port()
         launch(demo, host="127.0.0.1", port=port, block=False)
         try:

@@ -19,12 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+import torch
+
 from translate.errors import TranslateError, WeightsError
 from translate.hub import catalog
 from translate.hub.catalog import Description, Entry
 from translate.hub.layout import CONFIG_NAME, read_meta
 from translate.hub.pretrained import from_pretrained
 from translate.translator import Param, Translator
+from translate_demo.engines import EngineBuilds
 
 CACHED_MODELS = 12  # loaded models kept; the least recently used goes first
 # Headline figures, in order of preference, when a card has several with baselines.
@@ -42,10 +45,21 @@ class Loaded:
 
 
 class ModelCache:
-    """Each translator's weights, loaded on first use per choice, and kept."""
+    """Each translator's weights, loaded on first use per choice, and kept.
 
-    def __init__(self, device: str = "cpu") -> None:
-        self.device = device
+    On the CPU, models run through `backend` (translate.inference.backends; `auto`: the
+    fastest exact engine), whose engines are built by child processes (translate_demo.
+    engines) while eager PyTorch answers; `eager` runs the networks as they are.
+    """
+
+    def __init__(self, device: str | torch.device = "cpu", *, backend: str = "auto") -> None:
+        self.device = torch.device(device)
+        self.backend = backend
+        self.builds: EngineBuilds | None = None
+        if backend != "eager" and self.device.type == "cpu":
+            from translate.paths import translate_home
+
+            self.builds = EngineBuilds(backend, cache_dir=translate_home() / "cache" / "inference")
         self._models: OrderedDict[tuple[str, str, float], Loaded] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -62,6 +76,9 @@ class ModelCache:
             # Described and loaded from the same folder, one right after the other.
             info = catalog.describe(folder)
             model = from_pretrained(folder, expected=cls, device=self.device)
+            if self.builds is not None:
+                model.use_backend(self.backend, cache_dir=self.builds.cache_dir,
+                                  build_elsewhere=self.builds.builder(cls, folder))
             loaded = Loaded(model, entry, info)
             self._models[key] = loaded
             while len(self._models) > CACHED_MODELS:

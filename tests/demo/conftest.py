@@ -14,7 +14,7 @@ from translate_demo.testing import chromium, free_port
 
 @pytest.fixture(scope="module")
 def url(registry: Any, request: pytest.FixtureRequest) -> str:
-    demo = app.build_demo(registry, device="cpu")
+    demo = app.build_demo(registry, device="cpu", backend="eager")
     request.addfinalizer(demo.close)
     port = free_port()
     app.launch(demo, host="127.0.0.1", port=port, block=False)

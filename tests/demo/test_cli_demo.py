@@ -38,10 +38,10 @@ def test_the_help_names_every_option(capsys: pytest.CaptureFixture[str]) -> None
 def test_options_reach_the_app(launched: dict[str, Any],
                                capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["demo", "--weights", "digits=starter", "--max-pixels", "1000000",
-                 "--time-limit", "30", "--open", "--port", "7999"])
+                 "--time-limit", "30", "--open", "--port", "7999", "--backend", "onnxruntime"])
     assert code == 0, capsys.readouterr().err
     assert launched["build"] == {"device": "auto", "weights": {"digits": "starter"},
-                                 "time_limit": 30.0}
+                                 "time_limit": 30.0, "backend": "onnxruntime"}
     assert launched["max_pixels"] == "1000000"  # the image policy and the demo share it
     assert launched["launch"] == {"host": "127.0.0.1", "port": 7999, "open_browser": True}
     assert "http://127.0.0.1:7999/" in capsys.readouterr().out

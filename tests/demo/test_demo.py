@@ -95,7 +95,7 @@ def server(request: pytest.FixtureRequest,
         for cls in (InvertTranslator, FillTranslator, UnweightedTranslator):
             cls.validate()
             registry.translators[cls.name] = cls
-        demo = app.build_demo(registry, device="cpu")
+        demo = app.build_demo(registry, device="cpu", backend="eager")
         request.addfinalizer(demo.close)
         yield Server(serve(demo), demo, registry, weights)
 

@@ -84,7 +84,7 @@ class _Tiny(Translator):
     @torch.no_grad()
     def run_generator(self, image: Image.Image) -> Image.Image:
         x = to_tensor(np.asarray(image))[None].to(self.device)
-        return tensor_to_pil(self.generators.G(x))[0]
+        return tensor_to_pil(self.runner("G", channels=self.config.channels)(x))[0]
 
 
 class InvertTranslator(_Tiny):
