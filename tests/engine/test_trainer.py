@@ -162,12 +162,14 @@ def test_resume_continues_from_the_checkpoint_step(tmp_path):
     assert load_checkpoint(tmp_path / "run" / CHECKPOINT_NAME)["step"] == 4
 
 
-def test_resumed_run_matches_an_uninterrupted_one_exactly(tmp_path):
+@pytest.mark.parametrize("precision", ["no", "bf16"])  # bf16 on the CPU also runs NHWC
+def test_resumed_run_matches_an_uninterrupted_one_exactly(tmp_path, precision):
     # Constant LR, so a run told to stop at step 3 is the same as one killed there.
-    straight = make_trainer(tmp_path / "a", steps="6", lr_decay_fraction="0")
+    options = {"lr_decay_fraction": "0", "mixed_precision": precision}
+    straight = make_trainer(tmp_path / "a", steps="6", **options)
     straight.fit()
-    make_trainer(tmp_path / "b", steps="3", lr_decay_fraction="0").fit()
-    Trainer(DrawTranslator, tiny_config(steps="6", lr_decay_fraction="0"),
+    make_trainer(tmp_path / "b", steps="3", **options).fit()
+    Trainer(DrawTranslator, tiny_config(steps="6", **options),
             train_source=digits_source().split("train"),
             heldout_source=digits_source().split("heldout"),
             out_dir=tmp_path / "b" / "run", device="cpu", progress=False, resume=True).fit()
@@ -192,10 +194,13 @@ def assert_same(a, b, where: str) -> None:
         assert a == b, where
 
 
-def test_bf16_autocast_runs_on_cpu(tmp_path):
+def test_bf16_autocast_runs_on_cpu_in_nhwc(tmp_path):
     trainer = make_trainer(tmp_path, mixed_precision="bf16", steps="1")
     assert trainer.precision == "bf16"
+    convolution = trainer.raw["G"].to_image.weight
+    assert convolution.is_contiguous(memory_format=torch.channels_last)
     trainer.fit()
+    assert not make_trainer(tmp_path / "fp32").channels_last
 
 
 def test_fp16_on_cpu_is_refused_in_one_line(tmp_path):

@@ -156,19 +156,23 @@ class TrainingTests(_TranslatorCase):
     """One real training step on the CPU, through the shared engine."""
 
     def test_one_training_step_on_cpu(self, tmp_path: Path) -> None:
+        """In fp32, and in bf16 autocast, which on the CPU also runs the networks NHWC."""
         cls = self.translator
-        config = cls.make_config("starter", {**self.tiny_overrides(), **ONE_STEP})
         source = self.source()
-        torch.manual_seed(0)
-        initial = cls(config).generators.state_dict()
-        weights = train(cls, config, train_source=source.split("train"),
-                        heldout_source=source.split("heldout"), out_dir=tmp_path / "run",
-                        device="cpu", progress=False, command="test")
-        assert (tmp_path / "run" / "checkpoint.safetensors").is_file()
-        assert list((tmp_path / "run" / "samples").glob("*.png"))
-        trained = cls.from_pretrained(weights).generators.state_dict()
-        changed = [k for k in initial if not torch.equal(initial[k], trained[k])]
-        assert changed, "one training step changed no generator weight"
+        for precision in ("no", "bf16"):
+            config = cls.make_config("starter", {**self.tiny_overrides(), **ONE_STEP,
+                                                 "mixed_precision": precision})
+            torch.manual_seed(0)
+            initial = cls(config).generators.state_dict()
+            out = tmp_path / precision
+            weights = train(cls, config, train_source=source.split("train"),
+                            heldout_source=source.split("heldout"), out_dir=out,
+                            device="cpu", progress=False, command="test")
+            assert (out / "checkpoint.safetensors").is_file()
+            assert list((out / "samples").glob("*.png"))
+            trained = cls.from_pretrained(weights).generators.state_dict()
+            changed = [k for k in initial if not torch.equal(initial[k], trained[k])]
+            assert changed, f"one {precision} training step changed no generator weight"
 
 
 class InferenceTests(_TranslatorCase):
