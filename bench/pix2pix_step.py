@@ -37,7 +37,7 @@ def our_step(args: argparse.Namespace, batch: dict[str, torch.Tensor],
     config = cls.make_config("full", {
         "arch": args.generator, "width": str(args.width), "d_width": str(args.width),
         "norm": args.norm, "batch_size": str(args.batch), "image_size": str(args.size),
-        "load_size": str(args.size), "steps": "1000000", "mixed_precision": "no",
+        "load_size": str(args.size), "steps": "1000000", "mixed_precision": args.precision,
         # The reference keeps no EMA of G; without ours both sides do the same work.
         "ema_decay": "0"})
     source = open_source("photo2sketch")
@@ -113,6 +113,9 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=64, help="ngf = ndf")
     parser.add_argument("--norm", choices=("batch", "instance"), default="batch")
     parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--precision", choices=("no", "bf16"), default="no",
+                        help="ours only: bf16 autocast (on CPUs with AMX or AVX-512 BF16, "
+                             "oneDNN runs it natively); the reference always runs fp32")
     parser.add_argument("--steps", type=int, default=10, help="timed steps per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=2)
@@ -138,7 +141,8 @@ def main() -> None:
             for name, step in steps.items():
                 times[name] += timed(step, args.steps, args.device)
     print(f"pix2pix {args.generator} ngf=ndf={args.width} norm={args.norm} batch={args.batch} "
-          f"{args.size}x{args.size} on {args.device} ({torch.get_num_threads()} threads), "
+          f"{args.size}x{args.size} on {args.device}, ours in {args.precision} "
+          f"({torch.get_num_threads()} threads), "
           f"{args.rounds}x{args.steps} steps each")
     medians = {name: statistics.median(w for w, _ in t) for name, t in times.items()}
     cpu = {name: statistics.median(c for _, c in t) for name, t in times.items()}

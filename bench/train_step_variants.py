@@ -2,8 +2,9 @@
 G and D, both; next to the reference implementation, interleaved in one process.
 
 The variants change the trainer from outside, as the engine would if it adopted them:
-`channels_last` converts every network (parameters keep their identity, so the
-optimisers are untouched) and the batches; `compile` replaces the networks the step
+`bf16` is the engine's own `mixed_precision=bf16` (autocast, which oneDNN runs on the
+CPU's bf16 units); `channels_last` converts every network (parameters keep their
+identity, so the optimisers are untouched) and the batches; `compile` replaces the networks the step
 calls with `torch.compile`d ones (inductor; forward and backward), sharing parameters.
 `--check-determinism` runs a variant twice from the same seed and compares the weights
 after a few steps: a resumed run is exact only if the step is a pure function of its state.
@@ -29,14 +30,16 @@ from translate import Networks
 from translate.engine.trainer import Trainer
 from translate.plugins import load_plugins, open_source
 
-VARIANTS = ("ours", "channels_last", "compile", "compile+channels_last")
+VARIANTS = ("ours", "channels_last", "compile", "compile+channels_last", "bf16",
+            "bf16+channels_last")
 
 
-def make_trainer(kind: str, args: argparse.Namespace, folder: str) -> Trainer:
+def make_trainer(kind: str, args: argparse.Namespace, folder: str,
+                 precision: str = "no") -> Trainer:
     cls = load_plugins().translator(kind)
     if kind == "pix2pix":
-        overrides = {"generator": args.generator, "width": str(args.width),
-                     "disc_width": str(args.width), "image_size": str(args.size),
+        overrides = {"arch": args.generator, "width": str(args.width),
+                     "d_width": str(args.width), "image_size": str(args.size),
                      "load_size": str(args.size), "norm": "batch", "workers": "0"}
         source = open_source("photo2sketch")
     else:
@@ -44,7 +47,8 @@ def make_trainer(kind: str, args: argparse.Namespace, folder: str) -> Trainer:
                      "image_size": str(args.size), "load_size": str(args.size), "workers": "0"}
         source = open_source("photo2painting")
     # The reference keeps no EMA of G; without ours both sides do the same work.
-    overrides |= {"batch_size": str(args.batch), "steps": "1000000", "mixed_precision": "no",
+    overrides |= {"batch_size": str(args.batch), "steps": "1000000",
+                  "mixed_precision": precision,
                   "ema_decay": "0"}
     torch.manual_seed(0)
     return Trainer(cls, cls.make_config("full", overrides), train_source=source.split("train"),
@@ -76,7 +80,8 @@ def apply_variant(trainer: Trainer, variant: str) -> None:
 
 def our_step(kind: str, args: argparse.Namespace, variant: str,
              folder: str) -> tuple[Trainer, Callable[[], None]]:
-    trainer = make_trainer(kind, args, os.path.join(folder, variant))
+    precision = "bf16" if "bf16" in variant else "no"
+    trainer = make_trainer(kind, args, os.path.join(folder, variant), precision)
     apply_variant(trainer, variant)
     batches = fixed_batches(trainer, 8, "channels_last" in variant)
 
