@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import hashlib
 import importlib
 import os
 import subprocess
@@ -68,7 +69,9 @@ class EngineBuilds:
                        "--weights", str(folder), "--generator", name, "--channels",
                        str(channels), "--multiple", str(multiple), "--backend", self.backend,
                        "--cache-dir", str(self.cache_dir)]
-            log = self.cache_dir / "logs" / f"{cls.name}-{name}-{os.getpid()}.log"
+            # One log per weights and generator, so a rebuild replaces its own log only.
+            where = hashlib.sha256(str(Path(folder).resolve()).encode()).hexdigest()[:12]
+            log = self.cache_dir / "logs" / f"{cls.name}-{name}-{where}.log"
             pending = ChildBuild(self, command, log)
             with self._lock:
                 self._queue.append(pending)

@@ -48,8 +48,9 @@ class ModelCache:
     """Each translator's weights, loaded on first use per choice, and kept.
 
     On the CPU, models run through `backend` (translate.inference.backends; `auto`: the
-    fastest exact engine), whose engines are built by child processes (translate_demo.
-    engines) while eager PyTorch answers; `eager` runs the networks as they are.
+    fastest exact engine). Its engines are built by child processes, see
+    translate_demo.engines, while eager PyTorch answers; `eager` runs the networks as
+    they are.
     """
 
     def __init__(self, device: str | torch.device = "cpu", *, backend: str = "auto") -> None:

@@ -58,12 +58,14 @@ def test_channels_last_matches_eager(name, tmp_path):
     assert next(net.parameters()).is_contiguous()  # the caller's network is untouched
 
 
-def test_auto_falls_back_to_eager_when_nothing_else_is_exact(tmp_path, monkeypatch):
+def test_auto_falls_back_to_eager_when_nothing_else_is_exact(exported_rrdbnet, inference_cache,
+                                                             monkeypatch):
     monkeypatch.setattr(backends, "available", lambda backend: backend == "onnxruntime")
     net = tiny_rrdbnet()
     example = torch.rand(1, 3, 8, 8)
-    runner = compile_for_inference(net, device="cpu", example=example, cache_dir=tmp_path,
-                                   tolerance=-1.0)
+    # The shared export: the engine is built, and then fails the (impossible) tolerance.
+    runner = compile_for_inference(net, device="cpu", example=example,
+                                   cache_dir=inference_cache, tolerance=-1.0)
     assert runner.name == "eager"
     assert "openvino not installed" in runner.reason
     assert "onnxruntime: " in runner.reason and "differs from eager by" in runner.reason

@@ -7,6 +7,7 @@ sources through the `register_dataset_sources` hook; the host's own are register
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -205,11 +206,10 @@ def lfw_source(_: str | None = None) -> Source:
 PHOTOS_HELDOUT = ("chelsea", "china")
 
 
-def photos_source(heldout: str | None = None) -> Source:
-    """The RGB photos bundled with scikit-image and scikit-learn, `PHOTOS_HELDOUT` held out.
-
-    `photos:NAME,NAME` holds out the photos named instead.
-    """
+@functools.cache
+def _bundled_photos() -> dict[str, np.ndarray]:
+    """{name: read-only pixels}, decoded once per process: decoding them all takes seconds,
+    and every source, test and bench that opens `photos` would pay it again."""
     from skimage import data
     from sklearn.datasets import load_sample_images
 
@@ -221,6 +221,17 @@ def photos_source(heldout: str | None = None) -> Source:
     sample = load_sample_images()
     for filename, array in zip(sample.filenames, sample.images, strict=True):
         images[Path(filename).stem] = array
+    for array in images.values():
+        array.flags.writeable = False
+    return images
+
+
+def photos_source(heldout: str | None = None) -> Source:
+    """The RGB photos bundled with scikit-image and scikit-learn, `PHOTOS_HELDOUT` held out.
+
+    `photos:NAME,NAME` holds out the photos named instead.
+    """
+    images = _bundled_photos()
     names = [n.strip() for n in heldout.split(",") if n.strip()] if heldout else PHOTOS_HELDOUT
     if unknown := [n for n in names if n not in images]:
         raise DataError(f"photos:{heldout}: no photo named {unknown[0]!r} "
