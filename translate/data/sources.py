@@ -231,7 +231,7 @@ def photos_source(heldout: str | None = None) -> Source:
 
     `photos:NAME,NAME` holds out the photos named instead.
     """
-    images = _bundled_photos()
+    images = dict(_bundled_photos())  # the cached dict itself stays as it was decoded
     names = [n.strip() for n in heldout.split(",") if n.strip()] if heldout else PHOTOS_HELDOUT
     if unknown := [n for n in names if n not in images]:
         raise DataError(f"photos:{heldout}: no photo named {unknown[0]!r} "
