@@ -44,15 +44,15 @@ from translate.errors import ConfigError, TranslateError
 
 BACKENDS = ("auto", "eager", "channels_last", "compile", "onnxruntime", "openvino")
 TOLERANCE = 1e-4
-# From bench/cpu_inference.py and its probes on the 2-core machine (2 threads, exact within
-# 1e-4): ONNX Runtime and OpenVINO are the fast exact engines (RRDBNet x4 at 128: 2.59x and
-# 2.33x; unet_256 at 256: 1.49x and 1.71x; resnet_9blocks at 64: 3.4x and 3.6x, but only
-# ~1.1x and ~0.9x at 256, where oneDNN's eager convolutions already dominate), both start
-# in about a second from their cached file. ONNX Runtime leads: a third of OpenVINO's
-# install and a thread-safe session. torch.compile is never chosen: its first call costs
-# minutes. channels_last is a small gain or none. The machine was shared and heavily
-# loaded: a per-architecture entry ("UNetGenerator": (...)) belongs here once a quiet run
-# of the bench separates ONNX Runtime and OpenVINO per network.
+# From bench/cpu_inference.py on the 2-core machine (2 threads, exact within 1e-4): ONNX
+# Runtime and OpenVINO are the fast exact engines (RRDBNet x4 at 64 and 128: 1.52x/1.41x
+# and 1.55x/1.35x; unet_256 at 256 and 512: 1.78x/1.50x and 1.55x/1.43x; resnet_9blocks at
+# 64: 3.4x and 3.6x, but at 256 and 512 only 1.05x/1.09x and 1.15x/1.35x), both start in
+# about a second from their cached file. eager PyTorch already runs these convolutions at
+# 43-71% of the CPU's best fp32 rate (bench/cpu_roofline.py), which bounds every exact
+# engine. ONNX Runtime leads: a third of OpenVINO's install and a thread-safe session.
+# torch.compile is never chosen: its first call costs minutes. channels_last is a small
+# gain or none.
 CPU_ORDER: dict[str, tuple[str, ...]] = {
     # channels_last is left out of auto: on resnet_9blocks at 256 it measured 0.82x.
     "default": ("onnxruntime", "openvino", "eager"),
