@@ -29,6 +29,8 @@ def _init_scaled(modules: list[nn.Module], scale: float) -> None:
     is what lets 23 blocks train without batch norm (ESRGAN section 3.1).
     """
     for module in modules:
+        if module.weight.is_meta:  # shapes only (detection, key checks): no values to draw,
+            continue  # and drawing them through the meta kernels costs ~2 s per RRDBNet
         nn.init.kaiming_normal_(module.weight)
         module.weight.data.mul_(scale)
         if module.bias is not None:
