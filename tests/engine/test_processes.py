@@ -35,7 +35,7 @@ def weights(folder: Path) -> dict[str, torch.Tensor]:
     return safetensors.torch.load_file(str(folder / "weights" / "model.safetensors"))
 
 
-@pytest.mark.slow  # ~50 s; tests/reliability's twenty kills (slow, run by CI) cover it
+@pytest.mark.slow  # ~50 s; .ci/run's slow pass runs this file
 def test_killed_run_resumes_to_the_same_weights(tmp_path, isolated_home, test_translators):
     env = {**test_translators, "TRANSLATE_HOME": str(isolated_home)}
     reference = translate(*RUN, "--out", str(tmp_path / "straight"), env=env)
@@ -66,6 +66,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, isolated_home, test_tr
             assert torch.equal(tensor, got[key]), f"kill seed {seed}: {key} differs"
 
 
+@pytest.mark.slow  # two real runs, ~16 s; .ci/run's slow pass runs this file
 def test_sigint_checkpoints_the_current_step_and_resume_finishes(tmp_path, isolated_home,
                                                                  test_translators):
     env = {**test_translators, "TRANSLATE_HOME": str(isolated_home)}
