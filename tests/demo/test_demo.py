@@ -18,8 +18,6 @@ from __future__ import annotations
 import base64
 import io
 import socket
-import struct
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +32,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+from support.pngs import PNG_SIGNATURE, png_header_only
 from support.translators import FillTranslator, InvertTranslator, UnweightedTranslator
 from translate.plugins import ENTRY_POINT_GROUP, Registry, load_plugins
 from translate_demo import app, display, limits
@@ -42,7 +41,6 @@ from translate_digits.translator import DigitsTranslator
 # Gradio's queue calls a deprecated pandas option on every event; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 OFFLINE_ENV = {
     "HF_HUB_OFFLINE": "1",
@@ -126,17 +124,6 @@ def write(folder: Path, name: str, data: bytes) -> str:
     path = folder / name
     path.write_bytes(data)
     return str(path)
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG that declares width x height 1-bit pixels and holds none: a few dozen bytes."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data)))
-
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return (PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b""))
-            + chunk(b"IEND", b""))
 
 
 def random_rgb(height: int, width: int, seed: int = 0) -> np.ndarray:
