@@ -5,9 +5,10 @@ and pix2pix's `unet_256` (width 64), each built from the plugins' own classes wi
 weights, every engine of `translate.inference` runs in this one process, in interleaved
 rounds (so load from other processes hits all alike): the median of `--repeats` calls after
 one warm-up call, the speed-up over eager fp32 (ratio of medians), and the largest
-|output - eager output|. Then the one-off costs: building each engine from a cold cache
-(export or compile, plus the eager check on the example), its first call at each size, and
-the same build in a second process that finds the cache.
+|output - eager output| (within 1e-4 for the exact engines; the bf16 ones, run only where
+the CPU has bf16 units, are checked within 0.1). Then the one-off costs: building each
+engine from a cold cache (export or compile, plus the eager check on the example), its
+first call at each size, and the same build in a second process that finds the cache.
 
     python bench/cpu_inference.py                       # all nets, 256 and 512 (RRDBNet 64, 128)
     python bench/cpu_inference.py --nets unet --sizes 256 --backends eager,onnxruntime
@@ -28,9 +29,16 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from translate.inference.backends import EVENTS, available, compile_for_inference
+from translate.inference.backends import (
+    BF16_ENGINES,
+    EVENTS,
+    available,
+    bf16_units,
+    compile_for_inference,
+)
 
-ENGINES = ("eager", "channels_last", "compile", "onnxruntime", "openvino")
+ENGINES = ("eager", "channels_last", "compile", "onnxruntime", "openvino", "bf16",
+           "openvino_bf16")
 # RRDBNet's output is 4x its input: an input of 256 means a 1024x1024 output, about 100 s
 # per eager call on 2 cores; its default sizes are a quarter of the side.
 RRDB_SIZES = {256: 64, 512: 128}
@@ -125,8 +133,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    args.backends = [b for b in args.backends if b in ("eager", "channels_last", "compile")
-                     or available(b)]
+    args.backends = [b for b in args.backends if available(b)
+                     and (b not in BF16_ENGINES or bf16_units())]
     if "eager" not in args.backends:
         args.backends.insert(0, "eager")
 

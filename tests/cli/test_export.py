@@ -35,6 +35,12 @@ def test_the_cli_names_the_engines_the_engine_module_has() -> None:
     assert BACKENDS == ENGINE_BACKENDS  # repeated there so --help imports no torch
 
 
+def test_the_demo_offers_every_engine_but_compile() -> None:
+    from translate_demo.plugin import DEMO_BACKENDS
+
+    assert tuple(name for name in ENGINE_BACKENDS if name != "compile") == DEMO_BACKENDS
+
+
 def test_export_writes_a_checked_onnx_file(weights: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "invert.onnx"
     code = main(["export", "invert", "--weights", str(weights), "--out", str(out)], registry())

@@ -1,5 +1,6 @@
-"""Inference engines: each reproduces eager fp32 within 1e-4 at any size; caches are reused;
-`auto` falls back to eager when nothing else is installed or exact."""
+"""Inference engines: each exact one reproduces eager fp32 within 1e-4 at any size, the bf16
+ones within BF16_TOLERANCE and only when asked for; caches are reused; `auto` falls back to
+eager when nothing else is installed or exact."""
 
 from __future__ import annotations
 
@@ -7,17 +8,28 @@ import pytest
 import torch
 
 from support.inference_nets import NETS, tiny_rrdbnet
-from translate.errors import ConfigError
+from translate.errors import ConfigError, TranslateError
 from translate.inference import backends
-from translate.inference.backends import EVENTS, NotBuilt, compile_for_inference, weights_key
+from translate.inference.backends import (
+    BF16_ENGINES,
+    BF16_TOLERANCE,
+    CPU_ORDER,
+    EVENTS,
+    TOLERANCE,
+    NotBuilt,
+    compile_for_inference,
+    weights_key,
+)
 
 
 def _arches(*fast: str):
     return [pytest.param(name, marks=[pytest.mark.slow] * (name not in fast)) for name in NETS]
 
 
-def _assert_matches(runner, net, sizes):
+def _assert_matches(runner, net, sizes, tolerance=TOLERANCE) -> list[float]:
+    """Checks `runner` against eager at each size; returns the max |difference| of each."""
     generator = torch.Generator().manual_seed(0)
+    differences = []
     for shape in sizes:
         images = torch.rand(shape, generator=generator) * 2 - 1
         with torch.no_grad():
@@ -25,7 +37,9 @@ def _assert_matches(runner, net, sizes):
         got = runner(images)
         assert got.shape == expected.shape
         assert got.dtype == torch.float32 and got.is_contiguous()
-        assert float((got - expected).abs().max()) < 1e-4, shape
+        differences.append(float((got - expected).abs().max()))
+        assert differences[-1] < tolerance, shape
+    return differences
 
 
 def _needs(backend: str) -> None:
@@ -98,7 +112,7 @@ def test_unknown_and_missing_backends_are_named(tmp_path, monkeypatch):
     monkeypatch.setattr(backends, "available", lambda backend: False)
     monkeypatch.setattr(backends.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ConfigError, match=r"backend openvino needs openvino, onnxscript: pip "
-                                          r"install 'gan-translate\[fast\]'"):
+                                          r"install 'gan-translate\[fast\]' openvino$"):
         compile_for_inference(tiny_rrdbnet(), device="cpu", backend="openvino",
                               example=torch.rand(1, 3, 8, 8), cache_dir=tmp_path)
 
@@ -163,15 +177,22 @@ def test_auto_takes_onnxruntime_when_installed(exported_rrdbnet, inference_cache
     assert runner.reason == "auto: fastest exact engine for RRDBNet on this CPU"
 
 
-def test_openvino_matches_eager_from_the_same_export(exported_rrdbnet, inference_cache):
+@pytest.mark.parametrize("engine", ["openvino", "openvino_bf16"])
+def test_openvino_runs_the_same_export(engine, exported_rrdbnet, inference_cache):
     _needs("openvino")
+    bf16 = engine in BF16_ENGINES
+    if bf16:
+        _needs_bf16_units()
     net, _ = exported_rrdbnet
     exports = EVENTS["export"]
     _, example, sizes = NETS["rrdbnet"]
-    runner = compile_for_inference(net, device="cpu", backend="openvino",
+    runner = compile_for_inference(net, device="cpu", backend=engine,
                                    example=torch.rand(example), cache_dir=inference_cache)
-    assert runner.name == "openvino" and EVENTS["export"] == exports
-    _assert_matches(runner, net, sizes)
+    assert runner.name == engine and EVENTS["export"] == exports
+    differences = _assert_matches(runner, net, sizes,
+                                  tolerance=BF16_TOLERANCE if bf16 else TOLERANCE)
+    if bf16:  # beyond fp32's tolerance: OpenVINO was really told bf16
+        assert min(differences) > TOLERANCE
 
 
 @pytest.mark.slow
@@ -183,6 +204,49 @@ def test_an_unexportable_network_falls_back_under_auto(tmp_path):
                                    cache_dir=tmp_path)
     assert runner.name == "eager"
     assert "data-dependent control flow" in runner.reason
+
+
+# ---- the bf16 engines: close, not exact, and only when asked for ---------------------------------
+
+def _needs_bf16_units() -> None:
+    if not backends.bf16_units():
+        pytest.skip("this CPU has no bf16 units (AMX or AVX-512 BF16)")
+
+
+def test_auto_never_takes_an_inexact_engine():
+    assert not {engine for order in CPU_ORDER.values() for engine in order} & set(BF16_ENGINES)
+
+
+@pytest.mark.parametrize("name", _arches("rrdbnet", "resnet"))
+def test_bf16_is_close_to_eager_and_really_in_bf16(name, tmp_path):
+    _needs_bf16_units()
+    build, example, sizes = NETS[name]
+    net = build()
+    runner = compile_for_inference(net, device="cpu", backend="bf16",
+                                   example=torch.rand(example), cache_dir=tmp_path)
+    assert runner.name == "bf16" and "not exact" in runner.reason
+    differences = _assert_matches(runner, net, sizes, tolerance=BF16_TOLERANCE)
+    # Beyond fp32's tolerance: the arithmetic is bf16, not fp32 under another name.
+    assert min(differences) > TOLERANCE
+    assert next(net.parameters()).dtype == torch.float32  # the caller's network is untouched
+
+
+def test_bf16_is_refused_where_the_cpu_would_only_emulate_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(backends, "bf16_units", lambda: False)
+    for engine in BF16_ENGINES:
+        monkeypatch.setattr(backends, "available", lambda backend: True)
+        with pytest.raises(ConfigError, match=f"backend {engine} needs a CPU with bf16 units"):
+            compile_for_inference(tiny_rrdbnet(), device="cpu", backend=engine,
+                                  example=torch.rand(1, 3, 8, 8), cache_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bf16_engine_beyond_its_tolerance_is_refused(tmp_path):
+    _needs_bf16_units()
+    with pytest.raises(TranslateError, match=r"bf16 differs from eager by .* \(more "
+                                                      r"than 1e-05\)"):
+        compile_for_inference(tiny_rrdbnet(), device="cpu", backend="bf16", tolerance=1e-5,
+                              example=torch.rand(1, 3, 16, 16), cache_dir=tmp_path)
 
 
 # ---- build=False, and Translator.runner's builds elsewhere (the demo's) -------------------------
@@ -211,7 +275,7 @@ class _Build:
         return self.finished
 
 
-def _invert_with_builds(tmp_path, build: _Build, asked: list):
+def _invert_with_builds(tmp_path, build: _Build, asked: list, backend: str = "onnxruntime"):
     from support.translators import InvertTranslator
 
     model = InvertTranslator(InvertTranslator.make_config("starter"))
@@ -220,7 +284,7 @@ def _invert_with_builds(tmp_path, build: _Build, asked: list):
         asked.append((name, channels, multiple))
         return build
 
-    model.use_backend("onnxruntime", cache_dir=tmp_path, build_elsewhere=builder)
+    model.use_backend(backend, cache_dir=tmp_path, build_elsewhere=builder)
     return model
 
 
@@ -244,6 +308,13 @@ def test_a_build_elsewhere_that_left_nothing_means_eager_without_asking_again(tm
         runner = model.runner("G", channels=3)
         assert runner.name == "eager" and "built elsewhere and is still missing" in runner.reason
     assert len(asked) == 1
+
+
+def test_bf16_is_made_in_the_serving_process_without_a_build_elsewhere(tmp_path):
+    _needs_bf16_units()  # it is a cast and a check on a small input, nothing to export
+    asked: list = []
+    model = _invert_with_builds(tmp_path, _Build(finished=False), asked, backend="bf16")
+    assert model.runner("G", channels=3).name == "bf16" and asked == []
 
 
 # ---- torch.compile: minutes of compiling, so slow ------------------------------------------------

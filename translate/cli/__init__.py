@@ -30,13 +30,15 @@ if TYPE_CHECKING:
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 # translate.inference.backends.BACKENDS, named here so --help imports no torch.
-BACKENDS = ("auto", "eager", "channels_last", "compile", "onnxruntime", "openvino")
+BACKENDS = ("auto", "eager", "channels_last", "compile", "onnxruntime", "openvino", "bf16",
+            "openvino_bf16")
 BACKEND_OPTION = click.Option(
     ["--backend"], type=click.Choice(BACKENDS), show_default="auto, or $TRANSLATE_BACKEND",
     default=lambda: os.environ.get("TRANSLATE_BACKEND", "auto"),
     help="Inference engine. auto: on the CPU, the fastest engine installed that matches "
          "PyTorch within 1e-4 (ONNX Runtime with gan-translate[fast]; built once, cached "
-         "under $TRANSLATE_HOME/cache); on CUDA, PyTorch.")
+         "under $TRANSLATE_HOME/cache); on CUDA, PyTorch. bf16 and openvino_bf16: 2-5x "
+         "faster on CPUs with AMX or AVX-512 BF16, within 0.1 of PyTorch fp32, not exact.")
 
 
 class TranslatorGroup(click.Group):

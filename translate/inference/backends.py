@@ -11,7 +11,11 @@ says which engine it uses and why. The engines:
   seconds to minutes, so `auto` never picks it;
 - `onnxruntime` and `openvino`: the network exported once to ONNX with dynamic batch,
   height and width (`translate.inference.export`), cached as `cache_dir/onnx/KEY.onnx`
-  where KEY hashes the weights, the module attributes and the exporter's version.
+  where KEY hashes the weights, the module attributes and the exporter's version;
+- `bf16` and `openvino_bf16`: the same two ideas (PyTorch, and OpenVINO on the same ONNX
+  file) computing in bfloat16 on a CPU's bf16 units (AMX or AVX-512 BF16). They are
+  several times faster where those units exist and are not exact, so only a caller who
+  asks for one gets it: each is checked against eager within BF16_TOLERANCE instead.
 
 `auto` follows a fixed order per device and architecture, measured by
 `bench/cpu_inference.py` (a timing taken at run time on a shared CPU is noise, and would
@@ -42,8 +46,16 @@ from torch import nn
 
 from translate.errors import ConfigError, TranslateError
 
-BACKENDS = ("auto", "eager", "channels_last", "compile", "onnxruntime", "openvino")
+BACKENDS = ("auto", "eager", "channels_last", "compile", "onnxruntime", "openvino", "bf16",
+            "openvino_bf16")
 TOLERANCE = 1e-4
+# The bf16 engines' bound on max |engine - eager fp32| (outputs span [-1, 1] or [0, 1]).
+# bf16 keeps 8 bits of mantissa, so each layer rounds at about 4e-3 relative; through the
+# 20-70 layers of our big generators the worst pixel measured 3-4e-2 on random weights
+# (bench/cpu_inference.py). 0.1 leaves room for that and still refuses a broken engine,
+# whose overflow or garbage lands far beyond it.
+BF16_TOLERANCE = 0.1
+BF16_ENGINES = ("bf16", "openvino_bf16")
 # From bench/cpu_inference.py on the 2-core machine (2 threads, exact within 1e-4): ONNX
 # Runtime and OpenVINO are the fast exact engines (RRDBNet x4 at 64 and 128: 1.52x/1.41x
 # and 1.55x/1.35x; unet_256 at 256 and 512: 1.78x/1.50x and 1.55x/1.43x; resnet_9blocks at
@@ -62,7 +74,8 @@ CPU_ORDER: dict[str, tuple[str, ...]] = {
     # without it resnet still gets ONNX Runtime.
     "ResnetGenerator": ("openvino", "onnxruntime", "eager"),
 }
-PACKAGES = {"onnxruntime": ("onnxruntime", "onnxscript"), "openvino": ("openvino", "onnxscript")}
+PACKAGES = {"onnxruntime": ("onnxruntime", "onnxscript"), "openvino": ("openvino", "onnxscript"),
+            "openvino_bf16": ("openvino", "onnxscript")}
 
 # How many times each costly step ran in this process: tests read it to show that a
 # second build reuses the cache.
@@ -107,14 +120,16 @@ def available(backend: str) -> bool:
 
 def compile_for_inference(net: nn.Module, *, device: torch.device | str,
                           example: torch.Tensor, cache_dir: str | Path,
-                          backend: str = "auto", tolerance: float = TOLERANCE,
+                          backend: str = "auto", tolerance: float | None = None,
                           build: bool = True) -> Runner:
     """A Runner for `net`, switched to eval mode, built and checked on `example`.
 
     `example` is one valid input (N, C, H, W); any size works afterwards, but keep it
     small: eager runs on it once per new cached file. An explicit `backend` is built or
-    fails (ConfigError when its package is missing, ExportError when the network cannot
-    be exported); `auto` falls back along its order and says why in `reason`.
+    fails (ConfigError when its package is missing or, for a bf16 engine, the CPU has no
+    bf16 units; ExportError when the network cannot be exported); `auto` falls back along
+    its order, which holds exact engines only, and says why in `reason`. `tolerance`
+    defaults to the engine's own: TOLERANCE, or BF16_TOLERANCE for the bf16 engines.
 
     `build=False` only loads engines already in `cache_dir` and raises NotBuilt where
     one would have to be exported or compiled first: a server uses it so that neither the
@@ -137,10 +152,17 @@ def compile_for_inference(net: nn.Module, *, device: torch.device | str,
         if not available(backend):
             missing = [name for name in PACKAGES[backend]
                        if importlib.util.find_spec(name) is None]
+            # OpenVINO is not in [fast] (three times ONNX Runtime's install), so it is named.
+            extra = " openvino" if "openvino" in missing else ""
             raise ConfigError(f"backend {backend} needs {', '.join(missing)}: "
-                              "pip install 'gan-translate[fast]'")
-        return _build(backend, net, example, cache_dir, tolerance, reason="asked for",
-                      build=build)
+                              f"pip install 'gan-translate[fast]'{extra}")
+        if backend in BF16_ENGINES and not bf16_units():
+            raise ConfigError(f"backend {backend} needs a CPU with bf16 units (AMX or "
+                              "AVX-512 BF16); this one would emulate bf16, slower than eager")
+        reason = "asked for"
+        if backend in BF16_ENGINES:
+            reason += ", not exact: bf16 arithmetic"
+        return _build(backend, net, example, cache_dir, tolerance, reason=reason, build=build)
     order = CPU_ORDER.get(type(net).__name__, CPU_ORDER["default"])
     skipped: list[str] = []
     for candidate in order:
@@ -162,6 +184,13 @@ def compile_for_inference(net: nn.Module, *, device: torch.device | str,
             reason += " (" + "; ".join(skipped) + ")"
         return dataclasses.replace(runner, reason=reason)
     raise AssertionError("eager closes every order")  # pragma: no cover
+
+
+def bf16_units() -> bool:
+    """Whether this CPU computes in bf16 natively (AMX or AVX-512 BF16), where bf16 pays."""
+    # torch.cpu's probes are private; a PyTorch without them is taken as "none".
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
 
 
 def weights_key(net: nn.Module, *extra: str) -> str:
@@ -190,12 +219,16 @@ def weights_key(net: nn.Module, *extra: str) -> str:
 
 
 def _build(backend: str, net: nn.Module, example: torch.Tensor, cache_dir: Path,
-           tolerance: float, *, reason: str, build: bool = True) -> Runner:
+           tolerance: float | None, *, reason: str, build: bool = True) -> Runner:
     if backend == "eager":
         return Runner("eager", reason or "the reference", _eager(net), 0.0)
+    if tolerance is None:
+        tolerance = BF16_TOLERANCE if backend in BF16_ENGINES else TOLERANCE
     checks = EVENTS["check"]
     if backend == "channels_last":
         forward = _channels_last(net)
+    elif backend == "bf16":
+        forward = _channels_last(net, torch.bfloat16)
     elif backend == "compile":
         if not build:  # inductor's disk cache still costs a trace on each process's first call
             raise NotBuilt("compile traces and compiles in the calling process")
@@ -218,14 +251,18 @@ def _eager(net: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
     return forward
 
 
-def _channels_last(net: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+def _channels_last(net: nn.Module,
+                   dtype: torch.dtype = torch.float32) -> Callable[[torch.Tensor], torch.Tensor]:
     # A copy, so the caller's network keeps its layout (and its training use, if any).
-    converted = copy.deepcopy(net).to(memory_format=torch.channels_last)
+    # In bf16 the weights are cast once, here, rather than by autocast on every call
+    # (bench/cpu_inference.py: 2.1x eager on resnet_9blocks at 256 against autocast's 1.9x);
+    # NHWC because oneDNN's bf16 kernels (AMX) work in it and would reorder otherwise.
+    converted = copy.deepcopy(net).to(dtype, memory_format=torch.channels_last)
 
     def forward(images: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            output = converted(images.contiguous(memory_format=torch.channels_last))
-        return output.contiguous()
+            output = converted(images.to(dtype).contiguous(memory_format=torch.channels_last))
+        return output.float().contiguous()
 
     return forward
 
@@ -271,7 +308,8 @@ def _onnx_engine(backend: str, net: nn.Module, example: torch.Tensor, cache_dir:
     threads = torch.get_num_threads()
     if backend == "onnxruntime":
         return _onnxruntime_forward(path, threads)
-    return _openvino_forward(path, threads, cache_dir)
+    return _openvino_forward(path, threads, cache_dir,
+                             precision="bf16" if backend == "openvino_bf16" else "f32")
 
 
 def _onnxruntime_forward(path: Path, threads: int) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -295,16 +333,16 @@ def _onnxruntime_forward(path: Path, threads: int) -> Callable[[torch.Tensor], t
     return forward
 
 
-def _openvino_forward(path: Path, threads: int,
-                      cache_dir: Path) -> Callable[[torch.Tensor], torch.Tensor]:
+def _openvino_forward(path: Path, threads: int, cache_dir: Path, *,
+                      precision: str) -> Callable[[torch.Tensor], torch.Tensor]:
     import openvino
 
     core = openvino.Core()
     core.set_property({"CACHE_DIR": str(cache_dir / "openvino")})
-    # f32 explicitly: on CPUs with bf16 units OpenVINO otherwise runs in bf16 (about 3e-2
-    # off, and no faster on the 2-core machine measured).
+    # The precision is always named: on CPUs with bf16 units OpenVINO's default is bf16,
+    # about 3e-2 off, which only the openvino_bf16 engine may be.
     compiled = core.compile_model(core.read_model(str(path)), "CPU", {
-        "INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": threads,
+        "INFERENCE_PRECISION_HINT": precision, "INFERENCE_NUM_THREADS": threads,
         "PERFORMANCE_HINT": "LATENCY"})
     EVENTS["session"] += 1
 
