@@ -75,9 +75,9 @@ def main() -> None:
     parser.add_argument("--save", type=Path, default=None, help="write every picture here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    engines = [e for e in args.engines if available(e) and (e not in BF16_ENGINES or bf16_units())]
-    if "eager" not in engines:
-        engines.insert(0, "eager")
+    # eager first: every other engine's pictures are compared with its.
+    engines = ["eager"] + [e for e in args.engines if e != "eager" and available(e)
+                           and (e not in BF16_ENGINES or bf16_units())]
     registry = get_registry()
     rows = []
     with tempfile.TemporaryDirectory() as cache:

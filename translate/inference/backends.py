@@ -254,9 +254,9 @@ def _eager(net: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
 def _channels_last(net: nn.Module,
                    dtype: torch.dtype = torch.float32) -> Callable[[torch.Tensor], torch.Tensor]:
     # A copy, so the caller's network keeps its layout (and its training use, if any).
-    # In bf16 the weights are cast once, here, rather than by autocast on every call
-    # (bench/cpu_inference.py: 2.1x eager on resnet_9blocks at 256 against autocast's 1.9x);
-    # NHWC because oneDNN's bf16 kernels (AMX) work in it and would reorder otherwise.
+    # In bf16 the weights are cast once, here, where autocast would cast every weight again
+    # on every call; NHWC because oneDNN's bf16 kernels (AMX) work in it and would reorder
+    # each layer's input and output otherwise.
     converted = copy.deepcopy(net).to(dtype, memory_format=torch.channels_last)
 
     def forward(images: torch.Tensor) -> torch.Tensor:
