@@ -305,6 +305,11 @@ class Translator(nn.Module, metaclass=ABCMeta):
             self._runners[name] = runner
             return runner
 
+    def engines(self) -> dict[str, str]:
+        """{generator: "engine (how it was chosen)"} for each engine `runner` has built."""
+        return {name: f"{runner.name} ({runner.reason})"
+                for name, runner in getattr(self, "_runners", {}).items()}
+
     def export_inputs(self, name: str) -> list[tuple[torch.Tensor, ...]]:
         """Three input tuples for generator `name`: the first exports it to ONNX, all three
         check the file against PyTorch (`translate export`). Default: not exportable."""

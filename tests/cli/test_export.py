@@ -65,9 +65,11 @@ def test_a_translator_without_export_inputs_is_refused_in_one_line(tmp_path: Pat
     assert code == 1 and error.startswith("error: ") and "cannot be exported" in error
 
 
-@pytest.mark.parametrize("backend", ["eager", "onnxruntime"])
+@pytest.mark.parametrize(("backend", "told"), [
+    ("eager", None), ("onnxruntime", "engine G: onnxruntime (asked for)")])
 def test_infer_through_an_engine_gives_the_same_pixels(weights: Path, tmp_path: Path,
-                                                        backend: str, monkeypatch) -> None:
+                                                        backend: str, told: str | None,
+                                                        monkeypatch, capsys) -> None:
     monkeypatch.setenv("TRANSLATE_HOME", str(tmp_path / "home"))
     pixels = np.random.default_rng(1).integers(0, 256, (19, 23, 3), dtype=np.uint8)
     Image.fromarray(pixels).save(tmp_path / "in.png")
@@ -76,3 +78,5 @@ def test_infer_through_an_engine_gives_the_same_pixels(weights: Path, tmp_path: 
     assert code == 0
     out = np.asarray(Image.open(tmp_path / backend / "in.png"))
     np.testing.assert_array_equal(out, 255 - pixels)
+    engines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("engine")]
+    assert engines == ([told] if told else [])  # eager is the network itself: nothing built

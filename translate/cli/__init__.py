@@ -241,6 +241,7 @@ def _infer_command(registry: Registry, cls: type[Translator]) -> click.Command:
         if positional is None:
             for index, image in enumerate(translator.infer(**params)):
                 written.append(save_image(image, out_dir / f"{cls.name}-{index:03d}.png"))
+            _echo_engines(translator)
             click.echo(f"wrote {len(written)} image(s) to {out_dir}")
             return
         # One bad input must not cost the others: each failure is told as it happens,
@@ -261,6 +262,7 @@ def _infer_command(registry: Registry, cls: type[Translator]) -> click.Command:
         if failed:
             raise TranslateError(f"{failed} of {len(inputs)} inputs failed (each told above); "
                                  f"wrote {len(written)} image(s) to {out_dir}")
+        _echo_engines(translator)
         click.echo(f"wrote {len(written)} image(s) to {out_dir}")
 
     common = [
@@ -282,6 +284,13 @@ def _infer_command(registry: Registry, cls: type[Translator]) -> click.Command:
     )
 
 
+def _echo_engines(translator: Translator) -> None:
+    # --backend's choice made visible: which engine ran each generator, and why (auto's
+    # fallbacks, a bf16 engine's inexactness), on stderr beside the "weights:" line.
+    for name, engine in translator.engines().items():
+        click.echo(f"engine {name}: {engine}", err=True)
+
+
 def _eval_command(registry: Registry, cls: type[Translator]) -> click.Command:
     def run(weights: str | None, revision: str | None, data: str | None, device: str,
             backend: str) -> None:
@@ -296,6 +305,7 @@ def _eval_command(registry: Registry, cls: type[Translator]) -> click.Command:
         source = registry.open_source(data or cls.datasets[0])
         with torch.no_grad():
             metrics = translator.evaluate(source.split("heldout"), source.split("train"))
+        _echo_engines(translator)
         click.echo(json.dumps(metrics, indent=2))
 
     return click.Command(
