@@ -47,6 +47,11 @@ def _needs(backend: str) -> None:
         pytest.skip(f"{backend} is not installed (gan-translate[fast])")
 
 
+def _needs_bf16_units() -> None:
+    if not backends.bf16_units():
+        pytest.skip("this CPU has no bf16 units (AMX or AVX-512 BF16)")
+
+
 # ---- always: eager, channels_last, the fallbacks -----------------------------------------------
 
 def test_eager_is_the_network_itself(tmp_path):
@@ -208,11 +213,6 @@ def test_an_unexportable_network_falls_back_under_auto(tmp_path):
 
 # ---- the bf16 engines: close, not exact, and only when asked for ---------------------------------
 
-def _needs_bf16_units() -> None:
-    if not backends.bf16_units():
-        pytest.skip("this CPU has no bf16 units (AMX or AVX-512 BF16)")
-
-
 def test_auto_never_takes_an_inexact_engine():
     assert not {engine for order in CPU_ORDER.values() for engine in order} & set(BF16_ENGINES)
 
@@ -233,8 +233,8 @@ def test_bf16_is_close_to_eager_and_really_in_bf16(name, tmp_path):
 
 def test_bf16_is_refused_where_the_cpu_would_only_emulate_it(tmp_path, monkeypatch):
     monkeypatch.setattr(backends, "bf16_units", lambda: False)
+    monkeypatch.setattr(backends, "available", lambda backend: True)
     for engine in BF16_ENGINES:
-        monkeypatch.setattr(backends, "available", lambda backend: True)
         with pytest.raises(ConfigError, match=f"backend {engine} needs a CPU with bf16 units"):
             compile_for_inference(tiny_rrdbnet(), device="cpu", backend=engine,
                                   example=torch.rand(1, 3, 8, 8), cache_dir=tmp_path)
@@ -243,8 +243,8 @@ def test_bf16_is_refused_where_the_cpu_would_only_emulate_it(tmp_path, monkeypat
 
 def test_a_bf16_engine_beyond_its_tolerance_is_refused(tmp_path):
     _needs_bf16_units()
-    with pytest.raises(TranslateError, match=r"bf16 differs from eager by .* \(more "
-                                                      r"than 1e-05\)"):
+    with pytest.raises(TranslateError,
+                       match=r"bf16 differs from eager by .* \(more than 1e-05\)"):
         compile_for_inference(tiny_rrdbnet(), device="cpu", backend="bf16", tolerance=1e-5,
                               example=torch.rand(1, 3, 16, 16), cache_dir=tmp_path)
 
