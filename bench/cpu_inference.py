@@ -33,8 +33,8 @@ from translate.inference.backends import (
     BF16_ENGINES,
     EVENTS,
     available,
-    bf16_units,
     compile_for_inference,
+    has_amx,
 )
 
 ENGINES = ("eager", "channels_last", "compile", "onnxruntime", "openvino", "bf16",
@@ -134,7 +134,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     args.backends = [b for b in args.backends if available(b)
-                     and (b not in BF16_ENGINES or bf16_units())]
+                     and (b not in BF16_ENGINES or has_amx())]
     if "eager" not in args.backends:
         args.backends.insert(0, "eager")
 

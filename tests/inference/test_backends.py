@@ -47,9 +47,9 @@ def _needs(backend: str) -> None:
         pytest.skip(f"{backend} is not installed (gan-translate[fast])")
 
 
-def _needs_bf16_units() -> None:
-    if not backends.bf16_units():
-        pytest.skip("this CPU has no bf16 units (AMX or AVX-512 BF16)")
+def _needs_amx() -> None:
+    if not backends.has_amx():
+        pytest.skip("this CPU has no AMX, so the bf16 engines are refused here")
 
 
 # ---- always: eager, channels_last, the fallbacks -----------------------------------------------
@@ -187,7 +187,7 @@ def test_openvino_runs_the_same_export(engine, exported_rrdbnet, inference_cache
     _needs("openvino")
     bf16 = engine in BF16_ENGINES
     if bf16:
-        _needs_bf16_units()
+        _needs_amx()
     net, _ = exported_rrdbnet
     exports = EVENTS["export"]
     _, example, sizes = NETS["rrdbnet"]
@@ -219,7 +219,7 @@ def test_auto_never_takes_an_inexact_engine():
 
 @pytest.mark.parametrize("name", _arches("rrdbnet", "resnet"))
 def test_bf16_is_close_to_eager_and_really_in_bf16(name, tmp_path):
-    _needs_bf16_units()
+    _needs_amx()
     build, example, sizes = NETS[name]
     net = build()
     runner = compile_for_inference(net, device="cpu", backend="bf16",
@@ -232,17 +232,17 @@ def test_bf16_is_close_to_eager_and_really_in_bf16(name, tmp_path):
 
 
 def test_bf16_is_refused_where_the_cpu_would_only_emulate_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(backends, "bf16_units", lambda: False)
+    monkeypatch.setattr(backends, "has_amx", lambda: False)
     monkeypatch.setattr(backends, "available", lambda backend: True)
     for engine in BF16_ENGINES:
-        with pytest.raises(ConfigError, match=f"backend {engine} needs a CPU with bf16 units"):
+        with pytest.raises(ConfigError, match=f"backend {engine} needs a CPU with AMX"):
             compile_for_inference(tiny_rrdbnet(), device="cpu", backend=engine,
                                   example=torch.rand(1, 3, 8, 8), cache_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_bf16_engine_beyond_its_tolerance_is_refused(tmp_path):
-    _needs_bf16_units()
+    _needs_amx()
     with pytest.raises(TranslateError,
                        match=r"bf16 differs from eager by .* \(more than 1e-05\)"):
         compile_for_inference(tiny_rrdbnet(), device="cpu", backend="bf16", tolerance=1e-5,
@@ -311,7 +311,7 @@ def test_a_build_elsewhere_that_left_nothing_means_eager_without_asking_again(tm
 
 
 def test_bf16_is_made_in_the_serving_process_without_a_build_elsewhere(tmp_path):
-    _needs_bf16_units()  # it is a cast and a check on a small input, nothing to export
+    _needs_amx()  # it is a cast and a check on a small input, nothing to export
     asked: list = []
     model = _invert_with_builds(tmp_path, _Build(finished=False), asked, backend="bf16")
     assert model.runner("G", channels=3).name == "bf16" and asked == []

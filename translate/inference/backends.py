@@ -13,8 +13,8 @@ says which engine it uses and why. The engines:
   height and width (`translate.inference.export`), cached as `cache_dir/onnx/KEY.onnx`
   where KEY hashes the weights, the module attributes and the exporter's version;
 - `bf16` and `openvino_bf16`: the same two ideas (PyTorch, and OpenVINO on the same ONNX
-  file) computing in bfloat16 on a CPU's bf16 units (AMX or AVX-512 BF16). They are
-  several times faster where those units exist and are not exact, so only a caller who
+  file) computing in bfloat16 on a CPU's AMX units. They are several times faster
+  where AMX exists and are not exact, so only a caller who
   asks for one gets it: each is checked against eager within BF16_TOLERANCE instead.
 
 `auto` follows a fixed order per device and architecture, measured by
@@ -152,13 +152,13 @@ def compile_for_inference(net: nn.Module, *, device: torch.device | str,
         if not available(backend):
             missing = [name for name in PACKAGES[backend]
                        if importlib.util.find_spec(name) is None]
-            # OpenVINO is not in [fast] (three times ONNX Runtime's install), so it is named.
+            # OpenVINO is not in [fast] (180 MB installed, ONNX Runtime 78 MB), so it is named.
             extra = " openvino" if "openvino" in missing else ""
             raise ConfigError(f"backend {backend} needs {', '.join(missing)}: "
                               f"pip install 'gan-translate[fast]'{extra}")
-        if backend in BF16_ENGINES and not bf16_units():
-            raise ConfigError(f"backend {backend} needs a CPU with bf16 units (AMX or "
-                              "AVX-512 BF16); this one would emulate bf16, slower than eager")
+        if backend in BF16_ENGINES and not has_amx():
+            raise ConfigError(f"backend {backend} needs a CPU with AMX (Intel Xeon 4th "
+                              "generation or later); without it bf16 measured no faster than fp32")
         reason = "asked for"
         if backend in BF16_ENGINES:
             reason += ", not exact: bf16 arithmetic"
@@ -186,11 +186,12 @@ def compile_for_inference(net: nn.Module, *, device: torch.device | str,
     raise AssertionError("eager closes every order")  # pragma: no cover
 
 
-def bf16_units() -> bool:
-    """Whether this CPU computes in bf16 natively (AMX or AVX-512 BF16), where bf16 pays."""
-    # torch.cpu's probes are private; a PyTorch without them is taken as "none".
-    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+def has_amx() -> bool:
+    """Whether this CPU has AMX, the matrix units that make bf16 inference pay."""
+    # AVX-512 BF16 alone is not enough: on such a CPU OpenVINO's bf16 took 19.8 s where its
+    # fp32 took 10.7 s, and bf16 autocast gained 1.09x (RRDBNet x4, ../shared/FACTS.md).
+    # torch.cpu's probe is private; a PyTorch without it is taken as "no AMX".
+    return bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
 
 
 def weights_key(net: nn.Module, *extra: str) -> str:
