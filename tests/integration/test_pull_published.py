@@ -29,6 +29,10 @@ if str(HERE.parent / "hub") not in sys.path:  # importlib mode: the Hub helpers'
 
 from hubservers import OlahServer, make_mirror_repo, run_hub_code  # noqa: E402
 
+# A real olah server and a child process pulling five full-size files: about 26 s, so it
+# runs in .ci/run's slow pass rather than in the default suite.
+pytestmark = pytest.mark.slow
+
 _PULL = """
 import json, sys
 sys.path[:0] = {paths!r}

@@ -42,6 +42,7 @@ def pip_install(package: Path, site: Path, home: Path) -> dict[str, str]:
             "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
 
 
+@pytest.mark.slow  # pip and five `translate` processes: about 22 s; .ci/run's slow pass runs it
 def test_installed_example_is_discovered_trains_infers_and_uninstalls(tmp_path, isolated_home):
     site = tmp_path / "site"
     env = pip_install(EXAMPLE, site, isolated_home)
