@@ -44,7 +44,7 @@ def _assert_matches(runner, net, sizes, tolerance=TOLERANCE) -> list[float]:
 
 def _needs(backend: str) -> None:
     if not backends.available(backend):
-        pytest.skip(f"{backend} is not installed (gan-translate[fast])")
+        pytest.skip(f"{backend} is not installed (gan-translate[{backends.EXTRAS[backend]}])")
 
 
 def _needs_amx() -> None:
@@ -117,7 +117,7 @@ def test_unknown_and_missing_backends_are_named(tmp_path, monkeypatch):
     monkeypatch.setattr(backends, "available", lambda backend: False)
     monkeypatch.setattr(backends.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ConfigError, match=r"backend openvino needs openvino, onnxscript: pip "
-                                          r"install 'gan-translate\[fast\]' openvino$"):
+                                          r"install 'gan-translate\[openvino\]'$"):
         compile_for_inference(tiny_rrdbnet(), device="cpu", backend="openvino",
                               example=torch.rand(1, 3, 8, 8), cache_dir=tmp_path)
 
