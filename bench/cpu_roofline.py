@@ -64,15 +64,15 @@ def memory_bandwidth(repeats: int) -> float:
 
 def last_level_cache() -> int:
     """Bytes of the last-level cache, from Linux's sysfs (0 where it does not say)."""
+    units = {"K": 2**10, "M": 2**20, "G": 2**30}
     levels = {}
     for index in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*"):
         try:
             level = int((index / "level").read_text())
-            size = (index / "size").read_text().strip()
+            size = (index / "size").read_text().strip()  # "107520K"
+            levels[level] = int(size.rstrip("KMG")) * units.get(size[-1], 1)
         except (OSError, ValueError):
             continue
-        units = {"K": 2**10, "M": 2**20, "G": 2**30}
-        levels[level] = int(size.rstrip("KMG")) * units.get(size[-1], 1)
     return levels[max(levels)] if levels else 0
 
 
@@ -129,8 +129,7 @@ def main() -> None:
             rate = work / eager
             print(f"{name:<8} {side:>5} {work / 1e9:>7.1f} {eager:>8.3f} {rate / 1e9:>8.0f} "
                   f"{rate / peak32:>8.0%} {peak32 / rate:>7.2f}x {eager / floor:>13.2f}x | "
-                  f"{fast:>7.3f} "
-                  f"{eager / fast:>7.2f}x {error:>8.1e}")
+                  f"{fast:>7.3f} {eager / fast:>7.2f}x {error:>8.1e}")
 
 
 if __name__ == "__main__":

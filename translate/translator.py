@@ -307,8 +307,11 @@ class Translator(nn.Module, metaclass=ABCMeta):
 
     def engines(self) -> dict[str, str]:
         """{generator: "engine (how it was chosen)"} for each engine `runner` has built."""
-        return {name: f"{runner.name} ({runner.reason})"
-                for name, runner in getattr(self, "_runners", {}).items()}
+        if not hasattr(self, "_runners"):  # use_backend was never called
+            return {}
+        with self._runners_lock:  # a server's requests may be adding one meanwhile
+            return {name: f"{runner.name} ({runner.reason})"
+                    for name, runner in self._runners.items()}
 
     def export_inputs(self, name: str) -> list[tuple[torch.Tensor, ...]]:
         """Three input tuples for generator `name`: the first exports it to ONNX, all three
