@@ -52,9 +52,8 @@ def register_commands(cli: click.Group) -> None:
                        "matches PyTorch within 1e-4, built in a background process the "
                        "first time a model needs it (PyTorch answers until then) and cached "
                        "under $TRANSLATE_HOME/cache. bf16 and openvino_bf16: several times "
-                       "faster on CPUs with AMX, within 0.1 of PyTorch, not "
-                       "exact. "
-                       "compile is not offered: it compiles in the serving process.")
+                       "faster on CPUs with AMX, within 0.1 of PyTorch, not exact. compile "
+                       "is not offered: it compiles in the serving process.")
     def demo(host: str, port: int, device: str, weights: tuple[str, ...],
              max_pixels: int | None, time_limit: float, open_browser: bool,
              backend: str) -> None:

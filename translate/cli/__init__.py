@@ -38,8 +38,7 @@ BACKEND_OPTION = click.Option(
     help="Inference engine. auto: on the CPU, the fastest engine installed that matches "
          "PyTorch within 1e-4 (ONNX Runtime with gan-translate[fast]; built once, cached "
          "under $TRANSLATE_HOME/cache); on CUDA, PyTorch. bf16 and openvino_bf16: several "
-         "times faster on CPUs with AMX, within 0.1 of PyTorch fp32, not "
-         "exact.")
+         "times faster on CPUs with AMX, within 0.1 of PyTorch fp32, not exact.")
 
 
 class TranslatorGroup(click.Group):

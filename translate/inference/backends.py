@@ -13,9 +13,9 @@ says which engine it uses and why. The engines:
   height and width (`translate.inference.export`), cached as `cache_dir/onnx/KEY.onnx`
   where KEY hashes the weights, the module attributes and the exporter's version;
 - `bf16` and `openvino_bf16`: the same two ideas (PyTorch, and OpenVINO on the same ONNX
-  file) computing in bfloat16 on a CPU's AMX units. They are several times faster
-  where AMX exists and are not exact, so only a caller who
-  asks for one gets it: each is checked against eager within BF16_TOLERANCE instead.
+  file) computing in bfloat16 on a CPU's AMX units. They are several times faster where
+  AMX exists and are not exact, so only a caller who asks for one gets it: each is checked
+  against eager within BF16_TOLERANCE instead.
 
 `auto` follows a fixed order per device and architecture, measured by
 `bench/cpu_inference.py` (a timing taken at run time on a shared CPU is noise, and would
@@ -130,7 +130,7 @@ def compile_for_inference(net: nn.Module, *, device: torch.device | str,
     `example` is one valid input (N, C, H, W); any size works afterwards, but keep it
     small: eager runs on it once per new cached file. An explicit `backend` is built or
     fails (ConfigError when its package is missing or, for a bf16 engine, the CPU has no
-    bf16 units; ExportError when the network cannot be exported); `auto` falls back along
+    AMX; ExportError when the network cannot be exported); `auto` falls back along
     its order, which holds exact engines only, and says why in `reason`. `tolerance`
     defaults to the engine's own: TOLERANCE, or BF16_TOLERANCE for the bf16 engines.
 
