@@ -26,7 +26,7 @@ import torch
 
 from translate.data.images import open_image
 from translate.hub.resolve import load_translator
-from translate.inference.backends import BF16_ENGINES, available, has_amx
+from translate.inference.backends import usable
 from translate.plugins import get_registry
 
 PLUGINS = ("superres", "pix2pix", "cyclegan")
@@ -76,8 +76,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     # eager first: every other engine's pictures are compared with its.
-    engines = ["eager"] + [e for e in args.engines if e != "eager" and available(e)
-                           and (e not in BF16_ENGINES or has_amx())]
+    engines = ["eager"] + [e for e in args.engines if e != "eager" and usable(e)]
     registry = get_registry()
     rows = []
     with tempfile.TemporaryDirectory() as cache:

@@ -29,13 +29,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from translate.inference.backends import (
-    BF16_ENGINES,
-    EVENTS,
-    available,
-    compile_for_inference,
-    has_amx,
-)
+from translate.inference.backends import EVENTS, compile_for_inference, usable
 
 ENGINES = ("eager", "channels_last", "compile", "onnxruntime", "openvino", "bf16",
            "openvino_bf16")
@@ -133,8 +127,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    args.backends = [b for b in args.backends if available(b)
-                     and (b not in BF16_ENGINES or has_amx())]
+    args.backends = [b for b in args.backends if usable(b)]
     if "eager" not in args.backends:
         args.backends.insert(0, "eager")
 

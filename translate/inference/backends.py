@@ -187,6 +187,11 @@ def compile_for_inference(net: nn.Module, *, device: torch.device | str,
     raise AssertionError("eager closes every order")  # pragma: no cover
 
 
+def usable(backend: str) -> bool:
+    """Whether `backend` can be built here: its packages installed, and AMX for bf16."""
+    return available(backend) and (backend not in BF16_ENGINES or has_amx())
+
+
 def has_amx() -> bool:
     """Whether this CPU has AMX, the matrix units that make bf16 inference pay."""
     # AVX-512 BF16 alone is not enough: on such a CPU OpenVINO's bf16 took 19.8 s where its
